@@ -1,0 +1,23 @@
+"""redmule_verif.coverage: functional covergroups and the testplan.
+
+This folder is the subpackage ``redmule_verif.coverage``. If it is ever imported
+as a top-level ``coverage`` (Python started in the repository root with the
+working directory on sys.path), it steps aside so that ``import coverage`` still
+gives coverage.py.
+"""
+
+if __name__ == "coverage":  # shadowing coverage.py: hand the name back
+    import importlib
+    import os
+    import sys
+
+    _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    _saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _root]
+    del sys.modules["coverage"]
+    try:
+        _real = importlib.import_module("coverage")
+    finally:
+        sys.path[:] = _saved
+    sys.modules["coverage"] = _real
+    globals().update({k: v for k, v in vars(_real).items() if not k.startswith("__")})

@@ -1,0 +1,1 @@
+"""redmule_verif.sequences: job items, the sequence library and regression suites."""
