@@ -8,9 +8,11 @@
 // fma(x, 1.0, w) is x + w and fma(x, w, -0.0) is x * w, bit for bit.
 //
 // Datapath: the exact product and the addend are placed on one absolute
-// fixed-point grid with LSB weight 2^-27 (product bits below 2^-26 are jammed
-// into bit 0, which cannot change the rounding because the finest FP16 ulp is
-// 2^-24). The signed sum is exact on that grid; it is then normalised (clamped
+// fixed-point grid with LSB weight 2^-27. Product bits below 2^-26 are jammed
+// into bit 0: the addend is a multiple of 2^-24, so the jammed sum lies in the
+// same open interval between multiples of 2^-26 as the exact sum, with the
+// same sign, and every rounding boundary of binary16 (ulps and midpoints) is a
+// multiple of 2^-25: the single rounding gives the same result. The signed sum is exact on that grid; it is then normalised (clamped
 // to the subnormal range) and rounded once.
 //   stage A: decode, special cases, 11x11 multiply, alignment
 //   stage S: add / subtract of the aligned magnitudes
@@ -112,8 +114,9 @@ module redmule_fp16_fma #(
                         :            {c_i[15], 15'h7C00};
     align_d.sign_p      = a_i[15] ^ b_i[15];
     align_d.sign_c      = c_i[15];
-    // Units of 2^-27: drop the 21 bits below 2^-26 into a sticky bit.
-    align_d.mag_p       = {prod_wide[PW-1:21], |prod_wide[20:0]};
+    // Units of 2^-27: the product is kept exactly down to 2^-26 (bit 22 of
+    // prod_wide); everything below is jammed into bit 0 (weight 2^-27).
+    align_d.mag_p       = SW'({prod_wide[PW-1:22], |prod_wide[21:0]});
     // c = sig_c * 2^(exp_c - 25), i.e. sig_c << (exp_c + 2) in units of 2^-27.
     align_d.mag_c       = SW'(sig_c) << (6'(exp_c) + 6'd2);
   end
