@@ -1,6 +1,6 @@
 // fp_units_top: unit-test wrapper around the four floating-point units of the
-// RedMulE compute element (FMA, min/max, FP8 <-> FP16 casts), driven by the
-// Verilator harness fp_units_tb.cpp. FMA_REGS = 0 gives a purely
+// RedMulE compute element (FMA, min/max, FP8 <-> FP16 casts), driven by the C++
+// harness fp_units_tb.cpp. FMA_REGS = 0 gives a purely
 // combinational FMA; FMA_REGS > 0 the pipelined FMA clocked through clk_i/en_i.
 module fp_units_top #(
   parameter int unsigned FMA_REGS = 0
