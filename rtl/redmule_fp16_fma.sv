@@ -124,25 +124,23 @@ module redmule_fp16_fma #(
   // ---------------------------------------------------------------------------
   // Stage S: exact signed sum of the aligned magnitudes
   // ---------------------------------------------------------------------------
-  sum_t    sum_d, sum_q;
-  logic    eff_sub, p_lt_c;
+  sum_t          sum_d, sum_q;
+  logic          eff_sub, p_lt_c;
+  logic [SW-1:0] mag_big, mag_small;
 
-  assign eff_sub = align_q.sign_p ^ align_q.sign_c;
-  assign p_lt_c  = align_q.mag_p < align_q.mag_c;
+  assign eff_sub   = align_q.sign_p ^ align_q.sign_c;
+  assign p_lt_c    = align_q.mag_p < align_q.mag_c;
+  assign mag_big   = p_lt_c ? align_q.mag_c : align_q.mag_p;
+  assign mag_small = p_lt_c ? align_q.mag_p : align_q.mag_c;
 
   always_comb begin
     sum_d.special     = align_q.special;
     sum_d.special_res = align_q.special_res;
-    if (!eff_sub) begin
-      sum_d.mag  = align_q.mag_p + align_q.mag_c;  // < 2^59 + 2^43: no carry out
-      sum_d.sign = align_q.sign_p;
-    end else if (p_lt_c) begin
-      sum_d.mag  = align_q.mag_c - align_q.mag_p;
-      sum_d.sign = align_q.sign_c;
-    end else begin
-      sum_d.mag  = align_q.mag_p - align_q.mag_c;
-      sum_d.sign = align_q.sign_p;
-    end
+    // One adder: |a*b| + |c| < 2^59 + 2^43 has no carry out, and the
+    // difference of the ordered magnitudes is never negative.
+    sum_d.mag         = eff_sub ? mag_big - mag_small : mag_big + mag_small;
+    // The larger magnitude gives the sign (both signs agree for an addition).
+    sum_d.sign        = p_lt_c ? align_q.sign_c : align_q.sign_p;
     // Exact zero: +0, unless both addends are zeros of the same sign (for a
     // zero sum of opposite signs the AND gives +0 as well).
     if (sum_d.mag == '0) begin
