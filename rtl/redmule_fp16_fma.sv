@@ -12,8 +12,9 @@
 // into bit 0: the addend is a multiple of 2^-24, so the jammed sum lies in the
 // same open interval between multiples of 2^-26 as the exact sum, with the
 // same sign, and every rounding boundary of binary16 (ulps and midpoints) is a
-// multiple of 2^-25: the single rounding gives the same result. The signed sum is exact on that grid; it is then normalised (clamped
-// to the subnormal range) and rounded once.
+// multiple of 2^-25: the single rounding gives the same result. The signed
+// sum is exact on that grid; it is then normalised (clamped to the subnormal
+// range) and rounded once.
 //   stage A: decode, special cases, 11x11 multiply, alignment
 //   stage S: add / subtract of the aligned magnitudes
 //   stage N: leading-zero count, normalisation, rounding, packing
