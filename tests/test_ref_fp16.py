@@ -22,11 +22,17 @@ OPS = ["fma16", "add16", "mul16", "min16", "max16"]
 SHARDS = 4
 
 
+def shard_args(op, shard, ref_vectors):
+    """(vectors, seed) of one shard; test_ref_negative.py reuses them."""
+    n = -(-ref_vectors // SHARDS)  # SHARDS * n >= ref_vectors
+    return n, 1000 * (OPS.index(op) + 1) + shard
+
+
 @pytest.mark.parametrize("shard", range(SHARDS))
 @pytest.mark.parametrize("op", OPS)
 def test_fp16_op_vs_softfloat(op, shard, ref_vectors):
-    n = -(-ref_vectors // SHARDS)  # SHARDS * n >= ref_vectors
-    check_elementwise(ref, op, n, seed=1000 * (OPS.index(op) + 1) + shard)
+    n, seed = shard_args(op, shard, ref_vectors)
+    check_elementwise(ref, op, n, seed)
 
 
 def test_fp16_ops_scalars_and_broadcast():

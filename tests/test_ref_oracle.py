@@ -392,9 +392,17 @@ def check_elementwise(model, op, n, seed):
 # --------------------------------------------------------------------------
 
 
+@functools.cache
+def oracle_narrow_table(fmt):
+    """FP16 code -> FP8 code, all 65,536 of them (uint8 array, read-only)."""
+    t = np.array([round_to(decode(c, "FP16"), fmt) for c in range(1 << 16)], dtype=np.uint8)
+    t.setflags(write=False)
+    return t
+
+
 def check_from_fp16(model, fmt):
     codes = np.arange(1 << 16, dtype=np.uint16)
-    exp = np.array([round_to(decode(c, "FP16"), fmt) for c in range(1 << 16)], dtype=np.uint8)
+    exp = oracle_narrow_table(fmt)
     assert_bits_equal(f"from_fp16(., {fmt})", model.from_fp16(codes, fmt), exp, {"x": codes})
 
 
@@ -421,8 +429,18 @@ GRID16 = [
 ]
 
 
+ZEROS16 = [0x0000, 0x8000] * 4 + [0x3C00, 0xBC00, 0x0001, 0x8001, 0x7C00, 0xFC00, 0x7E00, 0x7D00]
+ZEROS8 = {
+    "FP8": [0x00, 0x80] * 4 + [0x3C, 0xBC, 0x01, 0x81, 0x7C, 0xFC, 0x7E, 0x7D],
+    "FP8ALT": [0x00, 0x80] * 4 + [0x38, 0xB8, 0x01, 0x81, 0x78, 0xF8, 0x7C, 0x79],
+}
+
+
 def draw_matrix(rng, shape, fmt, flavour):
     """Random matrix of bit patterns of ``fmt`` for one data flavour."""
+    if flavour == "zeros":  # signed zeros everywhere: ties of -0 and +0
+        pool = ZEROS16 if fmt == "FP16" else ZEROS8[fmt]
+        return rng.choice(np.array(pool, dtype=FMT_DTYPE[fmt]), shape)
     if fmt == "FP16":
         if flavour == "normal":  # moderate values, like real data
             e = rng.integers(11, 18, shape)
@@ -453,15 +471,76 @@ def draw_matrix(rng, shape, fmt, flavour):
     return rng.choice(pool, shape)
 
 
-def check_gemm(gemm_fn, op, fmt, seed, shapes=GEMM_SHAPES, flavours=("normal", "special", "grid")):
-    """Compare ``gemm_fn(x, w, y, op, fmt)`` with the scalar SoftFloat loop."""
+def _near_one(rng, shape, sign_of_k):
+    """+-(1 + sign_of_k * k * 2^-10) * 2^e with k in {1, 2}, e in -3..3 (FP16 bits)."""
+    k = rng.integers(1, 3, shape)
+    e = rng.integers(-3, 4, shape)
+    # 1 + k*2^-10 = 0x3C00 + k; 1 - k*2^-10 = 0x3C00 - 2k (ulp 2^-11 below 1)
+    base = 0x3C00 + k if sign_of_k > 0 else 0x3C00 - 2 * k
+    return ((rng.integers(0, 2, shape) << 15) | (base + (e << 10))).astype(np.uint16)
+
+
+def _coupled(rng, M, K, fmt):
+    """One-step jobs (N = 1) whose Y is chosen against the product X*W.
+
+    z = fma(x, w, y) with y at or just beyond the product's rounding
+    boundaries: exact cancellation, ties, y dwarfing the product by 2^10..2^12.
+    For FP16, half the rows of X are (1 + k 2^-10) 2^e and half the columns of
+    W are (1 - k 2^-10) 2^e: their products 1 - k^2 2^-20 (times 2^e) are a run
+    of ones that a float32 evaluation of p + y rounds up onto an FP16
+    midpoint when y is 2^11 times bigger (double rounding).
+    """
+    x = draw_matrix(rng, (M, 1), fmt, "special")
+    w = draw_matrix(rng, (1, K), fmt, "special")
+    if fmt == "FP16":
+        sel = rng.random(x.shape) < 0.5
+        x[sel] = _near_one(rng, sel.sum(), +1)
+        sel = rng.random(w.shape) < 0.5
+        w[sel] = _near_one(rng, sel.sum(), -1)
+    widen = (lambda c: int(c)) if fmt == "FP16" else oracle_widen_table(fmt).__getitem__
+    _rne()
+    y16 = np.zeros((M, K), dtype=np.uint16)
+    for m in range(M):
+        for k in range(K):
+            p = sf_mul(widen(x[m, 0]), widen(w[0, k]))
+            pe = (p >> 10) & 0x1F
+            r = rng.random()
+            if r < 0.2:  # -p +- a few ulps: cancellation
+                y = ((p + int(rng.integers(-2, 3))) & 0xFFFF) ^ 0x8000
+            elif pe == 31:
+                y = int(rng.integers(0, 1 << 16))
+            else:  # y bigger than p by 2^10..2^12, or by 2^-2 .. 2^14
+                off = int(rng.integers(10, 13)) if r < 0.6 else int(rng.integers(-2, 15))
+                ye = min(30, max(0, pe + off))
+                y = (int(rng.integers(0, 2)) << 15) | (ye << 10) | int(rng.integers(0, 1 << 10))
+            y16[m, k] = y
+    if fmt == "FP16":
+        return x, w, y16
+    return x, w, np.array([[oracle_narrow(int(v), fmt) for v in row] for row in y16], np.uint8)
+
+
+def check_gemm(
+    gemm_fn,
+    op,
+    fmt,
+    seed,
+    shapes=GEMM_SHAPES,
+    flavours=("normal", "special", "grid", "zeros", "coupled"),
+):
+    """Compare ``gemm_fn(x, w, y, op, fmt)`` with the scalar SoftFloat loop.
+
+    Flavour "coupled" is a 48 x 1 x 48 job (see ``_coupled``), run once.
+    """
     rng = np.random.default_rng(seed)
-    for shape in shapes:
-        M, N, K = shape
-        for flavour in flavours:
-            x = draw_matrix(rng, (M, N), fmt, flavour)
-            w = draw_matrix(rng, (N, K), fmt, flavour)
-            y = draw_matrix(rng, (M, K), fmt, flavour)
+    for flavour in flavours:
+        for shape in [(48, 1, 48)] if flavour == "coupled" else shapes:
+            M, N, K = shape
+            if flavour == "coupled":
+                x, w, y = _coupled(rng, M, K, fmt)
+            else:
+                x = draw_matrix(rng, (M, N), fmt, flavour)
+                w = draw_matrix(rng, (N, K), fmt, flavour)
+                y = draw_matrix(rng, (M, K), fmt, flavour)
             got = gemm_fn(x, w, None if op == "MATMUL" else y, op, fmt)
             exp = oracle_gemm(x, w, y, op, fmt)
             assert_bits_equal(f"{op} {fmt} {M}x{N}x{K} {flavour} (seed {seed})", got, exp)
