@@ -10,11 +10,12 @@ Inf and quiet/signalling NaNs (see test_ref_oracle.vectors).
 import pathlib
 import sys
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from test_ref_oracle import check_elementwise  # noqa: E402
+from test_ref_oracle import CHUNK, CORNER_MINIMUM, check_elementwise, corner_counts, vectors  # noqa: E402
 
 from redmule_verif import ref  # noqa: E402
 
@@ -35,11 +36,19 @@ def test_fp16_op_vs_softfloat(op, shard, ref_vectors):
     check_elementwise(ref, op, n, seed)
 
 
+@pytest.mark.parametrize("op", OPS)
+def test_vectors_hit_corner_cases(op, ref_vectors):
+    """The first chunk of shard 0 holds every corner case, each >= 0.2 % of it."""
+    n, seed = shard_args(op, 0, ref_vectors)
+    m = min(CHUNK, n)
+    counts = corner_counts(op, vectors(op, np.random.default_rng(seed), m, ref))
+    low = {k: counts[k] for k in CORNER_MINIMUM[op] if counts[k] < max(1, m // 500)}
+    assert not low, f"{op}: too few corner cases in {m} vectors: {low} (all: {counts})"
+
+
 def test_fp16_ops_scalars_and_broadcast():
     assert int(ref.fma16(0x3C00, 0x3C00, 0xBC00)) == 0x0000
     assert int(ref.add16(0x8000, 0x8000)) == 0x8000
-    import numpy as np
-
     a = np.array([0x3C00, 0x4000], np.uint16)
     out = ref.mul16(a[:, None], a[None, :])
     assert out.dtype == np.uint16 and out.shape == (2, 2)
@@ -47,8 +56,6 @@ def test_fp16_ops_scalars_and_broadcast():
 
 
 def test_fp16_ops_reject_values():
-    import numpy as np
-
     with pytest.raises(ValueError, match="bit patterns"):
         ref.add16(np.array([1.0], np.float16), np.array([1.0], np.float16))
     with pytest.raises(ValueError, match="outside"):

@@ -621,3 +621,63 @@ def test_fraction_oracle_known_values():
     assert oracle_widen_table("FP8ALT")[0x01] == 0x1800
     assert oracle_widen_table("FP8")[0x7D] == NAN16
     assert oracle_widen_table("FP8")[0x83] == 0x8300
+
+
+# --------------------------------------------------------------------------
+# What the random vectors hit (so that "drawn to hit X" is checked, not hoped)
+# --------------------------------------------------------------------------
+
+
+def _cls(c):
+    e, m = (c >> 10) & 0x1F, c & 0x3FF
+    if e == 31:
+        return "nan" if m else "inf"
+    if e == 0:
+        return "zero" if m == 0 else "sub"
+    return "normal"
+
+
+def corner_counts(op, cols):
+    """Count the corner cases among operand tuples (SoftFloat decides ties)."""
+    fn = {"fma16": sf.f16_mul_add, "add16": sf.f16_add, "mul16": sf.f16_mul}.get(op)
+    counts = dict.fromkeys(
+        ["tie", "+0 result", "-0 result", "subnormal result", "overflow", "NaN result",
+         "cancellation", "sNaN operand", "qNaN operand", "Inf operand", "opposite zeros",
+         "one NaN", "two NaNs"], 0)
+    for t in zip(*(np.asarray(c).astype(int).tolist() for c in cols)):
+        cl = [_cls(v) for v in t]
+        counts["sNaN operand"] += any(sf.f16_is_signaling_nan(_F16[v]) for v in t)
+        counts["qNaN operand"] += any(c == "nan" and not sf.f16_is_signaling_nan(_F16[v]) for c, v in zip(cl, t))
+        counts["Inf operand"] += "inf" in cl
+        nans = cl.count("nan")
+        counts["one NaN"] += nans == 1
+        counts["two NaNs"] += nans >= 2
+        counts["opposite zeros"] += len(t) == 2 and cl == ["zero", "zero"] and t[0] != t[1]
+        if fn is None:
+            continue
+        args = [_F16[v] for v in t]
+        sf.set_rounding_mode(sf.RoundingMode.NEAR_EVEN)
+        r = _b(fn(*args))
+        sf.set_rounding_mode(sf.RoundingMode.NEAR_MAX_MAG)
+        counts["tie"] += r != _b(fn(*args))  # RNE and ties-away differ only on ties
+        sf.set_rounding_mode(sf.RoundingMode.NEAR_EVEN)
+        rc = _cls(r)
+        counts["+0 result"] += r == 0x0000
+        counts["-0 result"] += r == 0x8000
+        counts["subnormal result"] += rc == "sub"
+        counts["NaN result"] += rc == "nan"
+        counts["overflow"] += rc == "inf" and "inf" not in cl and "nan" not in cl
+        counts["cancellation"] += rc == "zero" and "zero" not in cl
+    return counts
+
+
+CORNER_MINIMUM = {
+    "fma16": ["tie", "+0 result", "-0 result", "subnormal result", "overflow", "NaN result",
+              "cancellation", "sNaN operand", "qNaN operand", "Inf operand"],
+    "add16": ["tie", "+0 result", "-0 result", "subnormal result", "overflow", "NaN result",
+              "cancellation", "sNaN operand", "qNaN operand", "Inf operand"],
+    "mul16": ["tie", "+0 result", "-0 result", "subnormal result", "overflow", "NaN result",
+              "sNaN operand", "qNaN operand", "Inf operand"],
+    "min16": ["opposite zeros", "one NaN", "two NaNs", "sNaN operand", "qNaN operand", "Inf operand"],
+    "max16": ["opposite zeros", "one NaN", "two NaNs", "sNaN operand", "qNaN operand", "Inf operand"],
+}

@@ -58,8 +58,9 @@ one, two NaNs -> NaN) on values whose zeros have been replaced by +-2^-100
 (``_ZKEY``): that keeps -0 < +0 as a strict order, is still below every FP16
 subnormal in magnitude, and casts back to the same signed zero.
 
-Memory: the model keeps X and W (as float64) and a few M x K planes; it never
-builds an M x N x K array. The n loop is sequential (it is the accumulation
+Memory: the model keeps W (N x K) and one row block of X (rows x N) as
+float64, plus the M x K result and a few block-sized planes; it never builds
+an M x N x K array. The n loop is sequential (it is the accumulation
 order); each step is a handful of numpy passes over the M x K plane, processed
 in row blocks of about ``_BLOCK_ELEMS`` elements so that they stay in cache.
 """
@@ -451,15 +452,12 @@ def gemm_op(x, w, y, op, fmt):
 def _gemm16(x16, w16, y16, opc):
     M, N = x16.shape
     K = w16.shape[1]
-    minmax = opc >= 2
-    conv = (lambda b: np.take(_KEY64, b, mode="clip")) if minmax else _f64
-    # X transposed (N x M) so that the column of step n is contiguous.
-    if opc in (6, 7):
-        xt = conv(np.ascontiguousarray(x16.T))
-        w64 = conv(np.ascontiguousarray(w16))
-    else:
-        xt = _f64(np.ascontiguousarray(x16.T))
-        w64 = _f64(np.ascontiguousarray(w16))
+    # float64 views of the operands: plain values where they feed arithmetic,
+    # zero-keyed values (_KEY64) where they feed a min/max directly
+    key = lambda b: np.take(_KEY64, b, mode="clip")  # noqa: E731
+    conv_y = key if opc >= 2 else _f64
+    conv_xw = key if opc >= 6 else _f64
+    w64 = conv_xw(np.ascontiguousarray(w16))
     out = np.empty((M, K), dtype=np.uint16)
     rows = max(1, min(M, _BLOCK_ELEMS // K))
     z = np.empty((rows, K))
@@ -472,8 +470,10 @@ def _gemm16(x16, w16, y16, opc):
         if y16 is None:
             zz.fill(0.0)
         else:
-            np.copyto(zz, conv(y16[m0 : m0 + r]))
-        xs = xt[:, m0 : m0 + r, None]  # N x r x 1
+            np.copyto(zz, conv_y(y16[m0 : m0 + r]))
+        # this block's rows of X, transposed (N x r x 1): step n's column is
+        # contiguous, and only r x N of X is ever held as float64
+        xs = conv_xw(np.ascontiguousarray(x16[m0 : m0 + r].T))[:, :, None]
         if opc <= 1:  # MATMUL, GEMM: z = fma(x, w, z)
             for n in range(N):
                 np.multiply(xs[n], w64[n], out=tt)
