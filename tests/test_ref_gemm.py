@@ -172,3 +172,42 @@ def test_ce_utilisation():
 def test_timing_bad_input(call):
     with pytest.raises(ValueError):
         call()
+
+
+# --------------------------------------------------------------------------
+# Inputs untouched, any memory layout, bounded memory
+# --------------------------------------------------------------------------
+
+
+def test_inputs_untouched_and_strided_views():
+    rng = np.random.default_rng(11)
+    big_x = rng.integers(0, 1 << 16, (40, 60)).astype(np.uint16)
+    big_w = rng.integers(0, 1 << 16, (60, 30)).astype(np.uint16)
+    big_y = rng.integers(0, 1 << 16, (40, 30)).astype(np.uint16)
+    x, w, y = big_x[::2, ::3], big_w[::3, ::2], big_y[::2, ::2]  # 20x20, 20x15, 20x15
+    copies = [a.copy() for a in (big_x, big_w, big_y)]
+    for op in OP_NAMES:
+        z = ref.gemm_op(x, w, y, op, "FP16")
+        assert np.array_equal(z, ref.gemm_op(x.copy(), w.copy(), y.copy(), op, "FP16"))
+        assert np.array_equal(z, ref.gemm_op(np.asfortranarray(x), w, y, op, "FP16"))
+    for a, c in zip((big_x, big_w, big_y), copies):
+        assert np.array_equal(a, c)
+
+
+def test_memory_is_not_m_n_k():
+    """Peak numpy allocation of a 64 x 4096 x 64 job stays far below M*N*K."""
+    import tracemalloc
+
+    M, N, K = 64, 4096, 64
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((M, N)).astype(np.float16).view(np.uint16)
+    w = rng.standard_normal((N, K)).astype(np.float16).view(np.uint16)
+    tracemalloc.start()
+    try:
+        ref.gemm_op(x, w, None, "MATMUL", "FP16")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    operands = 8 * (M * N + N * K + M * K)  # all of them as float64
+    assert peak < 2 * operands, f"peak {peak} bytes"
+    assert peak < M * N * K  # an M x N x K array would be 8x that

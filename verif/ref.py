@@ -35,12 +35,18 @@ the float64 rounding of an inexact sum lands exactly on such a boundary. The
 sum is a multiple of 2^-48; it is inexact in float64 only if it spans more than
 53 bits, which needs p to have bits below 2^-24 (else the sum is a multiple of
 2^-24 below 2^17, i.e. exact), hence |p| < 2^-2, and |p + c| >= 2^(lowbit(p)+53)
-> 2^31 |p|: c is a normal FP16 value that dwarfs p by 2^31, while the nearest
-boundary to c is at least 2^-12 |c| away. So p + c and its float64 rounding
-both lie strictly inside the same FP16 rounding interval around c: no boundary
-is hit, and the result equals a fused FMA rounded once at RNE. (The boundaries
-above 65520 do not exist: everything there rounds to Inf, and the monotone
-float64 rounding keeps such sums at or above 65520.)
+> 2^31 |p|: c is a normal FP16 value (|c| > 2^4) that dwarfs p by about 2^31,
+while the nearest boundary to c is at least 2^-13 |c| away (a quarter ulp
+below a power of two). So p + c and its float64 rounding (error below
+2^-53 |p + c|) both lie strictly inside the same FP16 rounding interval around
+c: no boundary is hit, and the result equals a fused FMA rounded once at RNE.
+(There are no boundaries above 65520: everything there rounds to Inf, and the
+monotone float64 rounding keeps such sums at or above 65520.) Inf and NaN
+operands follow IEEE float64 arithmetic, which gives the same Inf/NaN results
+as FP16 (Inf*0 and Inf-Inf are NaN).
+
+That numpy's cast is correctly rounded on the machine at hand is not assumed:
+tests/test_ref_fp16.py checks every operation against Berkeley SoftFloat.
 
 Signs of zero follow from IEEE float64 semantics at RNE, which match the spec:
 an exact zero sum of operands of opposite sign is +0, two zeros of the same
@@ -56,7 +62,9 @@ min/max are IEEE 754-2019 minimumNumber/maximumNumber. In the GEMM-op chains
 they run on float64 with ``np.fmin``/``np.fmax`` (one NaN operand -> the other
 one, two NaNs -> NaN) on values whose zeros have been replaced by +-2^-100
 (``_ZKEY``): that keeps -0 < +0 as a strict order, is still below every FP16
-subnormal in magnitude, and casts back to the same signed zero.
+subnormal in magnitude, and casts back to the same signed zero. Their NaNs
+are made quiet first: libm's fmax/fmin (numpy's scalar path) return NaN when
+an operand is a signalling NaN, which minimumNumber/maximumNumber must not.
 
 Memory: the model keeps W (N x K) and one row block of X (rows x N) as
 float64, plus the M x K result and a few block-sized planes; it never builds
