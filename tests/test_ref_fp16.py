@@ -41,7 +41,7 @@ def test_vectors_hit_corner_cases(op, ref_vectors):
     """The first chunk of shard 0 holds every corner case, each >= 0.2 % of it."""
     n, seed = shard_args(op, 0, ref_vectors)
     m = min(CHUNK, n)
-    counts = corner_counts(op, vectors(op, np.random.default_rng(seed), m, ref))
+    counts = corner_counts(op, vectors(op, np.random.default_rng(seed), m))
     low = {k: counts[k] for k in CORNER_MINIMUM[op] if counts[k] < max(1, m // 500)}
     assert not low, f"{op}: too few corner cases in {m} vectors: {low} (all: {counts})"
 
