@@ -1,0 +1,102 @@
+"""No store outside Z, no load outside the footprint rule (spec section 6).
+
+Every accepted TCDM access belongs to the job running at that time (jobs run
+one at a time, in trigger order). A store may write only bytes of that job's
+Z; a load may cover bytes outside the footprint only within an access that
+holds at least one byte of a matrix the job reads (X, W and, unless MATMUL,
+Y). A job with a zero dimension or an unsupported format makes no access at
+all, and no access is allowed while no job is outstanding. After SOFT_CLEAR
+or reset an aborted job may still finish its request in flight: its accesses
+are judged against its own footprint.
+"""
+
+from __future__ import annotations
+
+from pyuvm import uvm_component
+
+from redmule_verif.analysis import analysis_imp
+
+MAX_REPORTS = 5
+
+
+class FootprintChecker(uvm_component):
+    def build_phase(self):
+        self.cfg = self.cdb_get("env_cfg")
+        self.access_export = analysis_imp("access_export", self, self.write_access)
+        self.job_export = analysis_imp("job_export", self, self.write_job)
+        self.evt_export = analysis_imp("evt_export", self, self.write_event)
+        self.width = self.cfg.eng.dw // 8
+        self.queue = []        # outstanding records in trigger order
+        self.completed = []    # (record, event_cycle): accesses after the event are late
+        self.aborted = []
+        self.violations = []
+
+    def write_job(self, rec):
+        if rec.state == "triggered":
+            self.queue.append(rec)
+        elif rec.state == "aborted" and rec in self.queue:
+            self.queue.remove(rec)
+            self.aborted.append(rec)
+
+    def write_event(self, pulse):
+        if pulse.bit == 0 and self.queue:
+            rec = self.queue.pop(0)
+            self.completed.append(rec)
+            del self.completed[:-4]
+
+    def _late_store(self, acc) -> bool:
+        """A store into the Z of a job whose done event already came: reported as such."""
+        for done in reversed(self.completed):
+            z0, z1 = done.z_range
+            if acc.cycle > done.event_cycle and any(z0 <= a < z1 for a, _ in acc.store_bytes()):
+                self._violate(f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
+                              f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
+                return True
+        return False
+
+    def write_access(self, acc):
+        rec = self._owner(acc)
+        if rec is None and not acc.load and self._late_store(acc):
+            return
+        if rec is None:
+            self._violate(f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle {acc.cycle} "
+                          f"while no job was outstanding")
+            return
+        rec.accesses += 1
+        if rec.zero_job:
+            self._violate(f"{rec.describe()} must make no TCDM request, but a "
+                          f"{'load' if acc.load else 'store'} at {acc.addr:#x} came in cycle {acc.cycle}")
+            return
+        if acc.load:
+            lo, hi = acc.addr, acc.addr + self.width
+            if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
+                self._violate(f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
+                              f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}")
+        else:
+            z0, z1 = rec.z_range
+            outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
+            if outside and self._late_store(acc):
+                return
+            if outside:
+                self._violate(f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
+                              f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
+                              f"(access {acc.addr:#x} be={acc.be:#x})")
+            else:
+                rec.last_store_cycle = acc.cycle
+
+    def _owner(self, acc):
+        for rec in self.completed:  # an access up to a job's own event cycle is that job's
+            if acc.cycle <= rec.event_cycle and acc.cycle >= rec.trigger_cycle - 1:
+                return rec
+        if self.queue:  # else the running job: the oldest outstanding one
+            return self.queue[0]
+        if self.aborted:
+            return self.aborted[-1]
+        return None
+
+    def _violate(self, msg):
+        self.violations.append(msg)
+        if len(self.violations) <= MAX_REPORTS:
+            self.logger.error(msg)
+        elif len(self.violations) == MAX_REPORTS + 1:
+            self.logger.error("footprint: further violations counted but not listed")

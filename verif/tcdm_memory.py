@@ -1,0 +1,76 @@
+"""The cluster's L1 (TCDM) as the environment sees it: backdoor access by bytes.
+
+The words live in the harness (``mem`` in redmule_harness.sv), which serves
+the DUT's wide port every cycle; this class is the Python side: backdoor
+reads and writes of byte ranges for sequences and checks, bounds checks with
+clear errors, and a numpy view of what it wrote. Addresses are byte addresses
+in [base, base + size).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class MemoryRangeError(ValueError):
+    """An access or a job outside the configured memory."""
+
+
+class TcdmMemory:
+    def __init__(self, dut, base: int, size: int):
+        self.dut = dut
+        self.base = base
+        self.size = size
+        self.handle = dut.mem
+        n = len(self.handle)
+        if n * 4 != size:
+            raise MemoryRangeError(f"the harness memory has {n * 4} bytes but the environment expects {size}: "
+                                   f"build and configure with the same MEM_WORDS")
+
+    def _check(self, addr: int, nbytes: int, what: str):
+        if addr < self.base or addr + nbytes > self.base + self.size:
+            raise MemoryRangeError(
+                f"{what} [{addr:#x}, {addr + nbytes:#x}) lies outside the TCDM [{self.base:#x}, "
+                f"{self.base + self.size:#x}) ({self.size} bytes): use a larger memory or other bases")
+
+    def write(self, addr: int, data: bytes | np.ndarray) -> None:
+        """Backdoor write of raw bytes (a numpy array is written in its native little-endian bytes)."""
+        buf = np.ascontiguousarray(data).view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) \
+            else np.frombuffer(bytes(data), dtype=np.uint8)
+        self._check(addr, len(buf), "backdoor write")
+        if len(buf) == 0:
+            return
+        off = addr - self.base
+        w0, w1 = off // 4, (off + len(buf) + 3) // 4
+        words = self._read_words(w0, w1) if (off % 4 or (off + len(buf)) % 4) else np.zeros(w1 - w0, np.uint32)
+        as_bytes = words.view(np.uint8)
+        as_bytes[off - 4 * w0: off - 4 * w0 + len(buf)] = buf
+        self._write_words(w0, words)
+
+    def read(self, addr: int, nbytes: int) -> np.ndarray:
+        """Backdoor read of ``nbytes`` bytes as a uint8 array."""
+        self._check(addr, nbytes, "backdoor read")
+        if nbytes == 0:
+            return np.zeros(0, np.uint8)
+        off = addr - self.base
+        w0, w1 = off // 4, (off + nbytes + 3) // 4
+        return self._read_words(w0, w1).view(np.uint8)[off - 4 * w0: off - 4 * w0 + nbytes].copy()
+
+    def read_array(self, addr: int, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        n = int(np.prod(shape)) * dtype.itemsize
+        return self.read(addr, n).view(dtype).reshape(shape)
+
+    def fill(self, value: int = 0) -> None:
+        """Set every word (backdoor), e.g. to a pattern that makes stray stores visible."""
+        self._write_words(0, np.full(self.size // 4, value, dtype=np.uint32))
+
+    # -- word access through the simulator
+    def _read_words(self, w0: int, w1: int) -> np.ndarray:
+        h = self.handle
+        return np.fromiter((int(h[i].value) for i in range(w0, w1)), dtype=np.uint32, count=w1 - w0)
+
+    def _write_words(self, w0: int, words: np.ndarray) -> None:
+        h = self.handle
+        for i, v in enumerate(words.tolist()):
+            h[w0 + i].value = v

@@ -1,0 +1,54 @@
+"""Turns a hung DUT into a clear failure instead of a hung simulation.
+
+Stalls stretch jobs by any factor, so the watchdog counts progress, not time.
+The harness raises ``hang_o`` when a job has gone ``hang_cycles`` cycles with
+grants offered but no TCDM handshake and no event, or has used more granting
+cycles than its budget (a multiple of its expected cycles). The watchdog then
+reports where the DUT stopped (busy, last access, cycles since the last
+handshake) and sets ``fired`` so that whatever waits for the job gives up.
+"""
+
+from __future__ import annotations
+
+from cocotb.triggers import Event, RisingEdge
+from pyuvm import uvm_component
+
+
+class Watchdog(uvm_component):
+    def build_phase(self):
+        self.dut = self.cdb_get("dut")
+        self.cfg = self.cdb_get("env_cfg")
+        self.fired = Event()
+        self.reason = ""
+
+    def start_of_simulation_phase(self):
+        d = self.dut
+        d.job_active_i.value = 0
+        d.hang_limit_i.value = self.cfg.hang_cycles
+        d.budget_limit_i.value = 0
+        d.progress_clr_i.value = 0
+
+    def arm(self, budget: int):
+        """A job is outstanding; ``budget`` granting cycles for everything outstanding (0 = none)."""
+        self.dut.job_active_i.value = 1
+        self.dut.budget_limit_i.value = max(0, int(budget))
+
+    def disarm(self):
+        self.dut.job_active_i.value = 0
+
+    async def run_phase(self):
+        d = self.dut
+        while True:
+            await RisingEdge(d.hang_o)
+            cause = int(d.hang_cause_o.value)
+            what = ("no progress: %d cycles with grants offered but no TCDM handshake and no event"
+                    % self.cfg.hang_cycles) if cause == 1 else \
+                ("over budget: %d granting cycles used, the limit for the outstanding jobs" % int(d.gnt_cycles_o.value))
+            self.reason = (f"HANG {what}; the DUT stopped at cycle {int(d.cycle_o.value)}: busy_o={int(d.busy_o.value)}, "
+                           f"tcdm_req_o={int(d.tcdm_req_o.value)}, last access "
+                           f"{'load' if int(d.last_wen_o.value) else 'store'} at {int(d.last_add_o.value):#x}, "
+                           f"{int(d.since_hs_o.value)} cycles since the last handshake, "
+                           f"{int(d.n_loads_o.value)} loads and {int(d.n_stores_o.value)} stores so far")
+            self.logger.error(self.reason)
+            self.disarm()
+            self.fired.set()
