@@ -6,25 +6,33 @@
 // the triggered jobs on the engine in trigger order and turns the engine's
 // completion into STATUS, FINISHED and a per-core event.
 //
-// Timing (every output is a flop, nothing combinational from any input):
+// Timing: every output is a flop or a function of flops only, except
+// job_start_o, which also depends combinationally on engine_idle_i (so that
+// it can never be high while engine_idle_i is low; engine_idle_i must not
+// depend combinationally on job_start_o).
 //  * periph_gnt_o is tied high. A request in cycle t is answered in cycle t+1
 //    (periph_r_valid_o, periph_r_id_o, periph_r_data_o; r_data is 0 for
 //    writes). A read returns the state at the start of cycle t, i.e. before
 //    the effects of any event of cycle t; its side effects (ACQUIRE reserving,
 //    FINISHED clearing) and a write's effects are visible to a request of
 //    cycle t+1.
-//  * A job is started when no context is RUNNING, a context is QUEUED and
-//    engine_idle_i is high in cycle t: job_start_o pulses in cycle t+1 with
-//    job_*_o already showing that job. job_*_o keep showing the RUNNING
-//    context's registers (stable, they cannot be written while RUNNING).
+//  * job_start_o is high in cycle t iff no context is RUNNING, a context is
+//    QUEUED and engine_idle_i is high in cycle t; the oldest QUEUED context
+//    (trigger order) is RUNNING from t+1 and RUNNING_JOB shows its id.
+//    job_*_o show the oldest QUEUED context's registers while none is
+//    RUNNING (so they are valid with job_start_o) and the RUNNING context's
+//    registers while one runs (stable: they cannot be written then).
+//    A TRIGGER written in cycle t can start the job in cycle t+1 at the earliest.
 //  * job_done_i in cycle t (taken only while a context is RUNNING, ignored
 //    otherwise): the context is FREE, the STATUS byte 0 and FINISHED counted
-//    from cycle t+1, evt_o pulses in cycle t+1, and the next QUEUED job may be
-//    decided in t+1 (job_start_o in t+2).
+//    from cycle t+1, evt_o pulses in cycle t+1, and the next QUEUED job can
+//    start in cycle t+1.
 //  * SOFT_CLEAR write in cycle t: every context FREE from t+1, soft_clear_o
-//    pulses in t+1 (together with the write's response). It wins over any
-//    event of cycle t: a job_done_i of cycle t gives no event and no FINISHED
-//    count, and a start decided in cycle t is dropped.
+//    pulses in t+1 (together with the write's response). It wins over every
+//    other event of cycle t: a job_done_i of cycle t gives no event and no
+//    FINISHED count. A job_start_o of cycle t (it does not look at the
+//    register port) still goes out and updates RUNNING_JOB; soft_clear_o in
+//    t+1 aborts that job.
 //
 // Interpretation choices (where spec section 3 is silent):
 //  * Byte enables: a write stores only its enabled bytes; a write with
@@ -119,7 +127,6 @@ module redmule_regfile
   logic [7:0]             running_job_q, running_job_d;
   logic                   run_ctx_q, run_ctx_d;      // context last started
   logic                   last_trig_q, last_trig_d;  // context last triggered
-  logic                   start_q, start_d;
   logic                   soft_clear_q, soft_clear_d;
   logic [N_CORES-1:0]     evt_q, evt_d;
   logic                   r_valid_q;
@@ -174,7 +181,7 @@ module redmule_regfile
 
   // ------------------------------------------------------------------ next state
   logic wr_trigger, wr_soft_clear, sc_all, rd_acquire, acq_ok, done;
-  logic start_ctx;
+  logic start_ctx, start, fld_ctx;
 
   assign wr_trigger    = wr && (reg_idx == REG_TRIGGER) && (wval == 32'd0);
   assign wr_soft_clear = wr && (reg_idx == REG_SOFT_CLEAR);
@@ -184,6 +191,9 @@ module redmule_regfile
   assign done          = job_done_i && run_any;
   // oldest QUEUED context: if both are QUEUED, the one not triggered last
   assign start_ctx     = (queued[0] && queued[1]) ? ~last_trig_q : queued[1];
+  assign start         = !run_any && (|queued) && engine_idle_i;
+  // context shown on job_*_o: the RUNNING one, else the one to start next
+  assign fld_ctx       = run_any ? run_ctx_q : start_ctx;
 
   always_comb begin
     for (int unsigned c = 0; c < NCTX; c++) begin
@@ -202,7 +212,6 @@ module redmule_regfile
     running_job_d = running_job_q;
     run_ctx_d     = run_ctx_q;
     last_trig_d   = last_trig_q;
-    start_d       = 1'b0;
     soft_clear_d  = 1'b0;
     evt_d         = '0;
 
@@ -215,11 +224,10 @@ module redmule_regfile
     if (done && (finished_d != 2'd2)) finished_d = finished_d + 2'd1;
 
     // start the oldest QUEUED job
-    if (!run_any && (|queued) && engine_idle_i) begin
+    if (start) begin
       ctx_d[start_ctx] = CTX_RUNNING;
       run_ctx_d        = start_ctx;
       running_job_d    = ctx_id_q[start_ctx];
-      start_d          = 1'b1;
     end
 
     // ACQUIRE
@@ -253,11 +261,8 @@ module redmule_regfile
     // SOFT_CLEAR wins over everything of this cycle
     if (wr_soft_clear) begin
       soft_clear_d = 1'b1;
-      start_d      = 1'b0;
       evt_d        = '0;
       finished_d   = finished_q;
-      run_ctx_d    = run_ctx_q;
-      running_job_d = running_job_q;
       for (int unsigned c = 0; c < NCTX; c++) ctx_d[c] = CTX_FREE;
       if (sc_all) begin
         next_id_d  = 8'd0;
@@ -325,7 +330,6 @@ module redmule_regfile
       running_job_q <= 8'd0;
       run_ctx_q     <= 1'b0;
       last_trig_q   <= 1'b0;
-      start_q       <= 1'b0;
       soft_clear_q  <= 1'b0;
       evt_q         <= '0;
       r_valid_q     <= 1'b0;
@@ -348,7 +352,6 @@ module redmule_regfile
       running_job_q <= running_job_d;
       run_ctx_q     <= run_ctx_d;
       last_trig_q   <= last_trig_d;
-      start_q       <= start_d;
       soft_clear_q  <= soft_clear_d;
       evt_q         <= evt_d;
       r_valid_q     <= periph_req_i;
@@ -363,15 +366,15 @@ module redmule_regfile
   assign periph_r_data_o  = r_data_q;
   assign periph_r_id_o    = r_id_q;
 
-  assign job_start_o  = start_q;
-  assign job_x_ptr_o  = x_q[run_ctx_q];
-  assign job_w_ptr_o  = w_q[run_ctx_q];
-  assign job_z_ptr_o  = z_q[run_ctx_q];
-  assign job_m_o      = mk_q[run_ctx_q][15:0];
-  assign job_k_o      = mk_q[run_ctx_q][31:16];
-  assign job_n_o      = n_q[run_ctx_q];
-  assign job_op_o     = opfmt_q[run_ctx_q][5:3];
-  assign job_fmt_o    = opfmt_q[run_ctx_q][2:0];
+  assign job_start_o  = start;
+  assign job_x_ptr_o  = x_q[fld_ctx];
+  assign job_w_ptr_o  = w_q[fld_ctx];
+  assign job_z_ptr_o  = z_q[fld_ctx];
+  assign job_m_o      = mk_q[fld_ctx][15:0];
+  assign job_k_o      = mk_q[fld_ctx][31:16];
+  assign job_n_o      = n_q[fld_ctx];
+  assign job_op_o     = opfmt_q[fld_ctx][5:3];
+  assign job_fmt_o    = opfmt_q[fld_ctx][2:0];
   assign soft_clear_o = soft_clear_q;
   assign busy_o       = |active;
 

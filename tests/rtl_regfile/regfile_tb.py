@@ -2,10 +2,11 @@
 
 Cycle-based testbench, one coroutine: everything happens at the falling edge of
 the clock. ``Tb.tick()`` advances one cycle: it steps a cycle-accurate Python
-model of the register file with the inputs of the cycle just ended, compares
-every DUT output of the new cycle with it (r_valid/r_id/r_data, job_start with
-the job fields, soft_clear, evt, busy, gnt), steps the behavioural engine stub
-(drives engine_idle_i / job_done_i) and clears the register request. The
+model of the register file with the inputs of the cycle just ended, steps the
+behavioural engine stub (drives engine_idle_i / job_done_i of the new cycle),
+lets the combinational job_start_o settle (1 ns), compares every DUT output of
+the new cycle with the model (r_valid/r_id/r_data, job_start_o with the job
+fields, soft_clear, evt, busy, gnt) and clears the register request. The
 directed tests check the spec's values explicitly on top of that.
 
 Environment: RF_N_CORES, RF_ID_WIDTH (the build's parameters), RF_RANDOM_CYCLES.
@@ -19,7 +20,7 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, Timer
 
 N_CORES = int(os.environ.get("RF_N_CORES", "8"))
 ID_WIDTH = int(os.environ.get("RF_ID_WIDTH", "8"))
@@ -63,9 +64,9 @@ class Model:
         self.finished = 0
         self.running_job = 0
         self.run_ctx = 0
-        # outputs of the current cycle
+        # registered outputs of the current cycle
         self.r_valid, self.r_data, self.r_id = 0, 0, 0
-        self.start, self.soft_clear, self.evt = 0, 0, None
+        self.soft_clear, self.evt = 0, None
 
     def reserved(self):
         return next((c for c in range(2) if self.ctx[c] == RESERVED), None)
@@ -73,8 +74,16 @@ class Model:
     def busy(self):
         return int(any(s in (QUEUED, RUNNING) for s in self.ctx))
 
+    def running(self):
+        return next((c for c in range(2) if self.ctx[c] == RUNNING), None)
+
+    def start_ctx(self, idle):
+        """Context that job_start_o starts in this cycle (combinational in engine_idle_i), or None."""
+        return self.order[0] if self.running() is None and self.order and idle else None
+
     def fields(self):
-        r = self.regs[self.run_ctx]
+        """Job fields shown with job_start_o: those of the context being started."""
+        r = self.regs[self.order[0]]
         return dict(x=r[X_PTR], w=r[W_PTR], z=r[Z_PTR], m=r[MK] & 0xFFFF, k=r[MK] >> 16,
                     n=r[N_REG], op=(r[OPFMT] >> 10) & 7, fmt=(r[OPFMT] >> 7) & 7)
 
@@ -98,8 +107,9 @@ class Model:
     def step(self, req, idle, done):
         """Advance one clock edge with the inputs of the cycle that ends."""
         res = self.reserved()
-        running = next((c for c in range(2) if self.ctx[c] == RUNNING), None)
-        self.start, self.soft_clear, self.evt = 0, 0, None
+        running = self.running()
+        start_ctx = self.start_ctx(idle)
+        self.soft_clear, self.evt = 0, None
         self.r_valid = int(req is not None)
         self.r_data = 0
         if req is not None:
@@ -111,6 +121,11 @@ class Model:
         wval = req["data"] & be_mask(req["be"]) if wr else 0
         if rd:
             self.r_data = self.read_value(off, sel)
+        if start_ctx is not None:  # job_start_o went out in this cycle: RUNNING_JOB follows it
+            self.order.pop(0)
+            self.ctx[start_ctx] = RUNNING
+            self.run_ctx = start_ctx
+            self.running_job = self.ctx_id[start_ctx]
         if wr and off == SOFT_CLEAR:
             self.soft_clear = 1
             self.ctx = [FREE, FREE]
@@ -120,10 +135,6 @@ class Model:
                 self.finished = 0
                 self.regs = [dict.fromkeys(JOB_REGS, 0) for _ in range(2)]
             return
-        # starting decision on the state at the start of the cycle
-        start_ctx = None
-        if running is None and self.order and idle:
-            start_ctx = self.order[0]
         if rd and off == ACQUIRE and self.r_data == self.next_id:
             c = self.next_id % 2
             self.ctx[c] = RESERVED
@@ -143,12 +154,6 @@ class Model:
             self.ctx[running] = FREE
             self.evt = self.ctx_core[running]
             self.finished = min(2, self.finished + 1)
-        if start_ctx is not None:
-            self.order.pop(0)
-            self.ctx[start_ctx] = RUNNING
-            self.run_ctx = start_ctx
-            self.running_job = self.ctx_id[start_ctx]
-            self.start = 1
 
 
 # --------------------------------------------------------------------------- engine stub
@@ -175,8 +180,8 @@ class EngineStub:
         self.done = 0
         self.error = None
 
-    def step(self, cycle, start, sc, fields):
-        """Outputs for this cycle from what was seen before; then remember this cycle's inputs."""
+    def step(self, cycle):
+        """engine_idle_i / job_done_i of this cycle, from what was seen in the cycles before."""
         self.done = 0
         if self.prev_sc:
             if self.state in ("run", "post", "abort") or self.randomize:
@@ -205,6 +210,9 @@ class EngineStub:
         elif self.state == "done_idle":
             self.state = "idle"
         self.idle = int(self.state == "idle")
+
+    def observe(self, cycle, start, sc, fields):
+        """job_start_o / soft_clear_o of this cycle, taken at the next clock edge."""
         if start and not self.idle and self.error is None:
             self.error = f"cycle {cycle}: job_start_o while engine_idle_i is low"
         self.prev_start, self.prev_sc, self.prev_fields = start, sc, fields
@@ -254,6 +262,7 @@ class Tb:
         await FallingEdge(d.clk_i)
         await FallingEdge(d.clk_i)
         d.rst_ni.value = 1
+        await Timer(1, unit="ns")
         self.model = Model()
         eng = EngineStub(self.rng)
         eng.durations, eng.duration, eng.post_done = self.eng.durations, self.eng.duration, self.eng.post_done
@@ -290,9 +299,10 @@ class Tb:
                 self.fail(f"periph_r_id_o={s['r_id']:#x}, expected {m.r_id:#x}")
             if s["r_data"] != m.r_data:
                 self.fail(f"periph_r_data_o={s['r_data']:#010x}, expected {m.r_data:#010x}")
-        if s["start"] != m.start:
-            self.fail(f"job_start_o={s['start']}, expected {m.start}")
-        if m.start and s["fields"] != m.fields():
+        exp_start = int(m.start_ctx(self.eng.idle) is not None)
+        if s["start"] != exp_start:
+            self.fail(f"job_start_o={s['start']}, expected {exp_start}")
+        if exp_start and s["fields"] != m.fields():
             self.fail(f"job fields {s['fields']}, expected {m.fields()}")
         if s["sc"] != m.soft_clear:
             self.fail(f"soft_clear_o={s['sc']}, expected {m.soft_clear}")
@@ -310,6 +320,12 @@ class Tb:
         await FallingEdge(d.clk_i)
         self.cycle += 1
         self.model.step(self.req, self.eng.idle, self.eng.done)
+        self.eng.step(self.cycle)
+        d.engine_idle_i.value = self.eng.idle
+        d.job_done_i.value = self.eng.done
+        if self.eng.done:
+            self.done_cycles.append(self.cycle)
+        await Timer(1, unit="ns")  # job_start_o depends combinationally on engine_idle_i
         s = self.check_outputs()
         if s["r_valid"]:
             self.resp = s["r_data"]
@@ -321,13 +337,9 @@ class Tb:
             if s["evt"][c]:
                 self.events.append((self.cycle, c))
         self.busy_trace.append(s["busy"])
-        self.eng.step(self.cycle, s["start"], s["sc"], s["fields"] if s["start"] else None)
+        self.eng.observe(self.cycle, s["start"], s["sc"], s["fields"] if s["start"] else None)
         if self.eng.error:
             self.fail(self.eng.error)
-        d.engine_idle_i.value = self.eng.idle
-        d.job_done_i.value = self.eng.done
-        if self.eng.done:
-            self.done_cycles.append(self.cycle)
         d.periph_req_i.value = 0
         self.req = None
 
@@ -706,6 +718,40 @@ async def event_timing(dut):
     # the second job started after the first completed
     assert tb.starts[1] > done_cycles[0]
     assert tb.starts[1] - tb.starts[0] > 30
+
+
+@cocotb.test()
+async def trigger_order(dut):
+    """Jobs run in trigger order even when both contexts are QUEUED with nothing RUNNING (the engine not
+    idle, e.g. still aborting after a SOFT_CLEAR) and the older one is in context 1."""
+    tb = await new_tb(dut, "order")
+    await tb.submit(core=0, duration=2)  # job 0: the next job uses context 1
+    await tb.wait_idle()
+    for how in ("held", "after_soft_clear"):
+        if how == "held":
+            tb.eng.state, tb.eng.count = "abort", 10_000  # engine not idle, no job of ours
+        else:
+            tb.eng.abort_cycles = 7
+            await tb.submit(core=0, duration=100)
+            await tb.cycles(2)
+            await tb.write(SOFT_CLEAR, 0x55)  # aborting for 6 more cycles; ids go on
+        n0 = len(tb.eng.jobs)
+        jid_a = await tb.acquire(id_=1 << 1)
+        assert how != "held" or jid_a % 2 == 1, jid_a
+        await tb.write(TRIGGER, 0, id_=1 << 1)
+        jid_b = await tb.acquire(id_=1 << 2)
+        await tb.write(TRIGGER, 0, id_=1 << 2)
+        assert jid_b == (jid_a + 1) % 256
+        assert await tb.read(STATUS) == 0x101 and not tb.model.running()
+        if how == "held":
+            tb.eng.state, tb.eng.count = "idle", 0
+        await tb.wait_idle()
+        ctx_of = [tb.eng.jobs[n0][1], tb.eng.jobs[n0 + 1][1]]
+        exp = [await tb.read(X_PTR | (jid_a % 2 + 1) << 8), await tb.read(X_PTR | (jid_b % 2 + 1) << 8)]
+        assert exp[0] != exp[1]
+        assert [f["x"] for f in ctx_of] == exp  # the older job's context first
+        assert [c for _, c in tb.events[-2:]] == [1, 2]
+        assert await tb.read(RUNNING_JOB) == jid_b
 
 
 @cocotb.test()
