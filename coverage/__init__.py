@@ -21,3 +21,18 @@ if __name__ == "coverage":  # shadowing coverage.py: hand the name back
         sys.path[:] = _saved
     sys.modules["coverage"] = _real
     globals().update({k: v for k, v in vars(_real).items() if not k.startswith("__")})
+
+if __name__ != "coverage":  # the real subpackage: its public API
+    from .covergroup import (  # noqa: F401
+        SCHEMA,
+        CoverageDB,
+        CoverageError,
+        Covergroup,
+        Coverpoint,
+        Cross,
+        Many,
+        format_report,
+        split_ref,
+    )
+    from .fpclass import CLASSES, class_counts, classes_present, classify, fp_class  # noqa: F401
+    from .redmule_cov import RedmuleCoverage, zero_job_reasons  # noqa: F401

@@ -1,0 +1,702 @@
+"""A small functional-coverage library: coverpoints, crosses, covergroups, a DB.
+
+Plain Python, no simulator and no third-party dependency, so the coverage of a
+run can be sampled in a cocotb test, saved as JSON, and merged and reported by
+any Python process (the regression, a closure loop, pytest).
+
+Why not cocotb-coverage
+-----------------------
+cocotb-coverage 2.0 (PyPI) was evaluated and not used:
+
+- It keeps one process-global ``coverage_db`` that coverpoints register into by
+  decorating the sampled function; two environments in one process (or two
+  tests in one cocotb run) share and pollute it, and a covergroup is not an
+  object that can be built from engine parameters, passed around and reset.
+- It has no waivers: an unreachable bin can only be removed from the bins,
+  which loses the reason and hides the bin if it is ever hit. Here a waived
+  bin stays visible, is excluded from closure, carries its proof, and is
+  reported if it is hit anyway (which means the proof or the DUT is wrong).
+- Its merge works on its XML/YAML exports, not on live objects, and does not
+  check that the runs declared the same bins (different engine parameters
+  give different bins: merging them silently gives a meaningless closure).
+- It imports cocotb, so report and merge scripts would drag the simulator
+  package in. This module needs only the standard library.
+
+The model
+---------
+``Coverpoint(name, bins, waivers)``
+    ``bins`` maps a bin name to a predicate (callable value -> bool), to a set
+    of values (set, frozenset, list, tuple, range: membership) or to a single
+    value (equality). A sampled value hits *every* bin that matches it (bins
+    may overlap, e.g. "1" and "tile_edge" when a tile is one row). A value
+    that matches no bin is counted in ``unmatched`` (visible in the report).
+``Cross(name, coverpoints, waivers)``
+    The product of the bins of two or more coverpoints of the same covergroup;
+    a cross bin is named by its point bins joined with "/", e.g. "GEMM/FP16".
+    Cross bins made of a waived coverpoint bin are waived too.
+``waivers``
+    ``{pattern: reason}``; the pattern is an ``fnmatch`` glob over bin names
+    ("MATMUL/*/*" waives every MATMUL bin of a cross). Every pattern must match
+    at least one bin and every reason must be a non-empty string.
+``Covergroup(name, points, crosses)``
+    ``sample(**values)`` takes one value per coverpoint name. ``None`` (or a
+    missing name) means "not applicable this time": that coverpoint and every
+    cross over it are not sampled. ``Many(values)`` samples several values at
+    once (e.g. every FP class present in a matrix): each bin that any of them
+    hits counts once, and a cross counts every combination once.
+``closure``
+    hit / (all bins - waived), over non-waived bins hit at least ``at_least``
+    times. 1.0 (100 %) means every non-waived bin is hit; a covergroup with no
+    non-waived bin at all counts as closed. A covergroup that was declared but
+    never sampled has ``samples == 0`` and is reported as ``sampled: False``.
+``CoverageDB``
+    A named set of covergroups plus metadata; ``save(path)`` writes one JSON
+    file per run (atomically), ``CoverageDB.load(paths)`` merges many: hit
+    counts add, and the bins of the runs must agree.
+
+References (used by the testplan) name a covergroup, one of its items or
+bins: ``"cg"``, ``"cg.item"``, ``"cg.item/bin"``, where the item and the bin may
+be fnmatch globs ("job.op_x_fmt/*/FP8", "layout.*_align/FP16/*"); every item a
+glob selects must have a matching bin. Names of covergroups and items may not contain
+"." or "/"; bin names may not contain "/" or glob characters.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+
+__all__ = [
+    "Many",
+    "Coverpoint",
+    "Cross",
+    "Covergroup",
+    "CoverageDB",
+    "CoverageError",
+    "SCHEMA",
+    "split_ref",
+    "format_report",
+]
+
+SCHEMA = "redmule_verif.coverage/1"
+
+_GLOB_CHARS = set("*?[]")
+
+
+class CoverageError(ValueError):
+    """Inconsistent coverage declaration, sample, file or merge."""
+
+
+class Many:
+    """Several values sampled at once on one coverpoint (see module docstring)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Iterable):
+        self.values = tuple(values)
+
+    def __repr__(self):
+        return f"Many({list(self.values)!r})"
+
+
+def _check_name(kind: str, name, extra_forbidden: str = "") -> str:
+    if not isinstance(name, str) or not name:
+        raise CoverageError(f"{kind} name must be a non-empty string, got {name!r}")
+    bad = set("/" + extra_forbidden) & set(name)
+    if bad:
+        raise CoverageError(f"{kind} name {name!r} may not contain {''.join(sorted(bad))!r}")
+    return name
+
+
+def _check_bin_name(owner: str, name) -> str:
+    _check_name(f"bin of {owner}", name)
+    if _GLOB_CHARS & set(name):
+        raise CoverageError(f"bin name {name!r} of {owner} may not contain glob characters *?[]")
+    return name
+
+
+def _match_waivers(owner: str, bin_names: list[str], waivers: Mapping[str, str] | None) -> dict[str, str]:
+    """Expand ``{pattern: reason}`` to ``{bin: reason}`` (first pattern wins)."""
+    out: dict[str, str] = {}
+    for pattern, reason in (waivers or {}).items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise CoverageError(f"waiver {pattern!r} of {owner} needs a reason (non-empty string)")
+        hits = [b for b in bin_names if fnmatch.fnmatchcase(b, pattern)]
+        if not hits:
+            raise CoverageError(
+                f"waiver pattern {pattern!r} of {owner} matches no bin (bins: {_preview(bin_names)})"
+            )
+        for b in hits:
+            out.setdefault(b, reason)
+    return out
+
+
+def _preview(names, limit=12) -> str:
+    names = list(names)
+    s = ", ".join(names[:limit])
+    return s + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+class _Item:
+    """Common part of coverpoints and crosses: bins, hits, waivers, closure."""
+
+    kind = "item"
+
+    def __init__(self, name: str, bin_names: list[str], waivers: Mapping[str, str] | None, at_least: int):
+        self.name = _check_name(self.kind, name, ".")
+        if len(set(bin_names)) != len(bin_names):
+            raise CoverageError(f"{self.kind} {name!r} declares duplicate bins")
+        if not bin_names:
+            raise CoverageError(f"{self.kind} {name!r} declares no bins")
+        if not isinstance(at_least, int) or at_least < 1:
+            raise CoverageError(f"{self.kind} {name!r}: at_least must be an int >= 1")
+        self.bin_names = list(bin_names)
+        self.hits: dict[str, int] = {b: 0 for b in bin_names}
+        self.waivers: dict[str, str] = _match_waivers(f"{self.kind} {name!r}", self.bin_names, waivers)
+        self.at_least = at_least
+        self.samples = 0
+
+    # -- closure -------------------------------------------------------------
+    def is_hit(self, b: str) -> bool:
+        return self.hits[b] >= self.at_least
+
+    def holes(self) -> list[str]:
+        return [b for b in self.bin_names if b not in self.waivers and not self.is_hit(b)]
+
+    def waived_hit(self) -> list[str]:
+        return [b for b in self.bin_names if b in self.waivers and self.hits[b] > 0]
+
+    def stats(self) -> dict:
+        total = len(self.bin_names)
+        waived = len(self.waivers)
+        hit = sum(1 for b in self.bin_names if b not in self.waivers and self.is_hit(b))
+        denom = total - waived
+        frac = hit / denom if denom else 1.0
+        return {"kind": self.kind, "samples": self.samples, "bins": total, "waived": waived,
+                "hit": hit, "closure": frac, "percent": round(100.0 * frac, 2)}
+
+    # -- persistence ---------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "samples": self.samples, "at_least": self.at_least,
+                "bins": dict(self.hits), "waivers": dict(self.waivers)}
+
+    def _merge_counts(self, other: "_Item", owner: str, strict: bool) -> None:
+        if other.bin_names != self.bin_names:
+            mine, theirs = set(self.bin_names), set(other.bin_names)
+            if strict or other.kind != self.kind:
+                raise CoverageError(
+                    f"cannot merge {owner}.{self.name}: the runs declared different bins "
+                    f"(only here: {_preview(sorted(mine - theirs))}; only there: "
+                    f"{_preview(sorted(theirs - mine))}). Were they run with different engine "
+                    f"parameters? Merge with strict=False to take the union."
+                )
+            for b in other.bin_names:
+                if b not in self.hits:
+                    self.bin_names.append(b)
+                    self.hits[b] = 0
+        for b, n in other.hits.items():
+            self.hits[b] += n
+        for b, r in other.waivers.items():
+            self.waivers.setdefault(b, r)
+        self.samples += other.samples
+
+
+class Coverpoint(_Item):
+    """One sampled variable and its named bins (see module docstring)."""
+
+    kind = "coverpoint"
+
+    def __init__(self, name: str, bins: Mapping[str, object], waivers: Mapping[str, str] | None = None,
+                 at_least: int = 1, description: str = ""):
+        if not isinstance(bins, Mapping):
+            raise CoverageError(f"coverpoint {name!r}: bins must be a dict name -> predicate/values")
+        names = [_check_bin_name(f"coverpoint {name!r}", b) for b in bins]
+        super().__init__(name, names, waivers, at_least)
+        self.description = description
+        self.unmatched = 0
+        # value -> bins, for bins given as values; predicates are tried in order
+        self._by_value: dict[object, list[str]] = {}
+        self._predicates: list[tuple[str, Callable]] = []
+        self._has_specs = True
+        for b, spec in bins.items():
+            if callable(spec):
+                self._predicates.append((b, spec))
+            elif isinstance(spec, (set, frozenset, list, tuple, range)):
+                for v in spec:
+                    self._by_value.setdefault(v, []).append(b)
+            else:
+                self._by_value.setdefault(spec, []).append(b)
+
+    @classmethod
+    def of_values(cls, name: str, values: Iterable, waivers=None, at_least=1, description=""):
+        """One bin per value, named ``str(value)``."""
+        return cls(name, {str(v): v for v in values}, waivers, at_least, description)
+
+    def bins_of(self, value) -> list[str]:
+        """Names of the bins a single value falls in (no counting)."""
+        if not self._has_specs:
+            raise CoverageError(f"coverpoint {self.name!r} was loaded from a file: it cannot be sampled")
+        try:
+            out = list(self._by_value.get(value, ()))
+        except TypeError:  # unhashable value: only predicates can match it
+            out = []
+        for b, pred in self._predicates:
+            if pred(value) and b not in out:
+                out.append(b)
+        return out
+
+    def _sample(self, value) -> list[str] | None:
+        """Count one sample; returns the bins hit (None when not sampled)."""
+        if value is None:
+            return None
+        values = value.values if isinstance(value, Many) else (value,)
+        hit: list[str] = []
+        for v in values:
+            bs = self.bins_of(v)
+            if not bs:
+                self.unmatched += 1
+            for b in bs:
+                if b not in hit:
+                    hit.append(b)
+        self.samples += 1
+        for b in hit:
+            self.hits[b] += 1
+        return hit
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["unmatched"] = self.unmatched
+        if self.description:
+            d["description"] = self.description
+        return d
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping) -> "Coverpoint":
+        cp = cls.__new__(cls)
+        _Item.__init__(cp, name, list(d["bins"]), None, int(d.get("at_least", 1)))
+        cp.hits = {b: int(n) for b, n in d["bins"].items()}
+        cp.waivers = {b: r for b, r in d.get("waivers", {}).items()}
+        unknown = set(cp.waivers) - set(cp.hits)
+        if unknown:
+            raise CoverageError(f"coverpoint {name!r}: waivers for unknown bins {sorted(unknown)}")
+        cp.samples = int(d.get("samples", 0))
+        cp.unmatched = int(d.get("unmatched", 0))
+        cp.description = d.get("description", "")
+        cp._by_value, cp._predicates, cp._has_specs = {}, [], False
+        return cp
+
+    def _merge_counts(self, other, owner, strict):
+        super()._merge_counts(other, owner, strict)
+        self.unmatched += other.unmatched
+
+
+class Cross(_Item):
+    """Cross of coverpoints (by name, or Coverpoint objects of the same group)."""
+
+    kind = "cross"
+
+    def __init__(self, name: str, coverpoints: Iterable, waivers: Mapping[str, str] | None = None,
+                 at_least: int = 1, description: str = ""):
+        self.point_names = [cp.name if isinstance(cp, Coverpoint) else cp for cp in coverpoints]
+        if len(self.point_names) < 2:
+            raise CoverageError(f"cross {name!r} needs at least two coverpoints")
+        self._pending_waivers = dict(waivers or {})
+        self._pending_at_least = at_least
+        self.description = description
+        self.name = _check_name("cross", name, ".")
+        self._bound = False
+
+    def _bind(self, points: Mapping[str, Coverpoint], group: str) -> None:
+        """Build the bins once the covergroup's coverpoints are known."""
+        missing = [p for p in self.point_names if p not in points]
+        if missing:
+            raise CoverageError(
+                f"cross {self.name!r} of covergroup {group!r} names unknown coverpoints {missing} "
+                f"(coverpoints: {list(points)})"
+            )
+        cps = [points[p] for p in self.point_names]
+        names = ["/".join(combo) for combo in itertools.product(*(cp.bin_names for cp in cps))]
+        super().__init__(self.name, names, self._pending_waivers, self._pending_at_least)
+        # a cross bin made of a waived coverpoint bin is waived with that reason
+        for combo in itertools.product(*(cp.bin_names for cp in cps)):
+            for cp, b in zip(cps, combo):
+                if b in cp.waivers:
+                    self.waivers.setdefault("/".join(combo), f"{cp.name}={b} is waived: {cp.waivers[b]}")
+                    break
+        self._bound = True
+
+    def _sample(self, per_point: list[list[str] | None]) -> None:
+        if any(h is None for h in per_point):
+            return
+        self.samples += 1
+        for combo in itertools.product(*per_point):
+            self.hits["/".join(combo)] += 1
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["coverpoints"] = list(self.point_names)
+        if self.description:
+            d["description"] = self.description
+        return d
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping) -> "Cross":
+        cr = cls.__new__(cls)
+        cr.point_names = list(d["coverpoints"])
+        cr.description = d.get("description", "")
+        _Item.__init__(cr, name, list(d["bins"]), None, int(d.get("at_least", 1)))
+        cr.hits = {b: int(n) for b, n in d["bins"].items()}
+        cr.waivers = dict(d.get("waivers", {}))
+        unknown = set(cr.waivers) - set(cr.hits)
+        if unknown:
+            raise CoverageError(f"cross {name!r}: waivers for unknown bins {sorted(unknown)}")
+        cr.samples = int(d.get("samples", 0))
+        cr._bound = True
+        return cr
+
+
+class Covergroup:
+    """A named set of coverpoints and crosses sampled together."""
+
+    def __init__(self, name: str, points: Iterable[Coverpoint], crosses: Iterable[Cross] = (),
+                 description: str = ""):
+        self.name = _check_name("covergroup", name, ".")
+        self.description = description
+        self.points: dict[str, Coverpoint] = {}
+        for cp in points:
+            if not isinstance(cp, Coverpoint):
+                raise CoverageError(f"covergroup {name!r}: {cp!r} is not a Coverpoint")
+            if cp.name in self.points:
+                raise CoverageError(f"covergroup {name!r}: duplicate coverpoint {cp.name!r}")
+            self.points[cp.name] = cp
+        if not self.points:
+            raise CoverageError(f"covergroup {name!r} has no coverpoints")
+        self.crosses: dict[str, Cross] = {}
+        for cr in crosses:
+            if not isinstance(cr, Cross):
+                raise CoverageError(f"covergroup {name!r}: {cr!r} is not a Cross")
+            if cr.name in self.crosses or cr.name in self.points:
+                raise CoverageError(f"covergroup {name!r}: duplicate item name {cr.name!r}")
+            if not cr._bound:
+                cr._bind(self.points, name)
+            self.crosses[cr.name] = cr
+        self.samples = 0
+
+    # -- sampling ------------------------------------------------------------
+    def sample(self, **values) -> None:
+        """Count one sample: one value (or Many(values), or None) per coverpoint."""
+        unknown = set(values) - set(self.points)
+        if unknown:
+            raise CoverageError(
+                f"covergroup {self.name!r}: sample() got unknown coverpoints {sorted(unknown)} "
+                f"(coverpoints: {list(self.points)})"
+            )
+        self.samples += 1
+        hits = {n: cp._sample(values.get(n)) for n, cp in self.points.items()}
+        for cr in self.crosses.values():
+            cr._sample([hits[p] for p in cr.point_names])
+
+    # -- access --------------------------------------------------------------
+    def items(self) -> dict[str, _Item]:
+        return {**self.points, **self.crosses}
+
+    def __getitem__(self, item: str) -> _Item:
+        try:
+            return self.items()[item]
+        except KeyError:
+            raise KeyError(f"covergroup {self.name!r} has no coverpoint or cross {item!r} "
+                           f"(items: {list(self.items())})") from None
+
+    def bins(self) -> list[str]:
+        """Every bin as a reference "cg.item/bin"."""
+        return [f"{self.name}.{it.name}/{b}" for it in self.items().values() for b in it.bin_names]
+
+    # -- closure -------------------------------------------------------------
+    def holes(self) -> list[str]:
+        return [f"{self.name}.{it.name}/{b}" for it in self.items().values() for b in it.holes()]
+
+    def closure(self) -> float:
+        return self.report()["closure"]
+
+    def report(self) -> dict:
+        items = {n: it.stats() for n, it in self.items().items()}
+        total = sum(s["bins"] for s in items.values())
+        waived = sum(s["waived"] for s in items.values())
+        hit = sum(s["hit"] for s in items.values())
+        denom = total - waived
+        frac = hit / denom if denom else 1.0
+        for n, it in self.items().items():
+            items[n]["holes"] = it.holes()
+        return {
+            "samples": self.samples,
+            "sampled": self.samples > 0,
+            "bins": total,
+            "waived": waived,
+            "hit": hit,
+            "closure": frac,
+            "percent": round(100.0 * frac, 2),
+            "holes": self.holes(),
+            "waived_hit": [f"{self.name}.{it.name}/{b}" for it in self.items().values() for b in it.waived_hit()],
+            "unmatched": {n: cp.unmatched for n, cp in self.points.items() if cp.unmatched},
+            "items": items,
+        }
+
+    # -- persistence and merging ---------------------------------------------
+    def to_dict(self) -> dict:
+        d = {"samples": self.samples,
+             "coverpoints": {n: cp.to_dict() for n, cp in self.points.items()},
+             "crosses": {n: cr.to_dict() for n, cr in self.crosses.items()}}
+        if self.description:
+            d["description"] = self.description
+        return d
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping) -> "Covergroup":
+        """A data-only covergroup (bins, hits, waivers): reportable and mergeable, not sampleable."""
+        try:
+            points = [Coverpoint.from_dict(n, x) for n, x in d["coverpoints"].items()]
+            crosses = [Cross.from_dict(n, x) for n, x in d.get("crosses", {}).items()]
+        except (KeyError, TypeError, AttributeError) as e:
+            raise CoverageError(f"covergroup {name!r}: malformed data ({e!r})") from None
+        cg = cls(name, points, crosses, d.get("description", ""))
+        for cr in crosses:
+            missing = [p for p in cr.point_names if p not in cg.points]
+            if missing:
+                raise CoverageError(f"covergroup {name!r}: cross {cr.name!r} names unknown coverpoints {missing}")
+        cg.samples = int(d.get("samples", 0))
+        return cg
+
+    def merge(self, *others: "Covergroup | Mapping", strict: bool = True) -> "Covergroup":
+        """Add the hit counts of other runs of this covergroup (in place; returns self)."""
+        for other in others:
+            if isinstance(other, Mapping):
+                other = Covergroup.from_dict(self.name, other)
+            if other.name != self.name:
+                raise CoverageError(f"cannot merge covergroup {other.name!r} into {self.name!r}")
+            mine, theirs = set(self.items()), set(other.items())
+            if mine != theirs and strict:
+                raise CoverageError(
+                    f"cannot merge covergroup {self.name!r}: items differ (only here: "
+                    f"{sorted(mine - theirs)}, only there: {sorted(theirs - mine)})"
+                )
+            for n, it in other.items().items():
+                if n in self.points or n in self.crosses:
+                    self[n]._merge_counts(it, self.name, strict)
+                elif isinstance(it, Coverpoint):
+                    self.points[n] = Coverpoint.from_dict(n, it.to_dict())
+                else:
+                    self.crosses[n] = Cross.from_dict(n, it.to_dict())
+            self.samples += other.samples
+        return self
+
+    def reset(self) -> None:
+        """Zero every count (declarations and waivers are kept)."""
+        self.samples = 0
+        for it in self.items().values():
+            it.samples = 0
+            for b in it.hits:
+                it.hits[b] = 0
+            if isinstance(it, Coverpoint):
+                it.unmatched = 0
+
+
+def split_ref(ref: str) -> tuple[str, str | None, str | None]:
+    """"cg" / "cg.item" / "cg.item/bin-glob" -> (cg, item or None, bin or None)."""
+    if not isinstance(ref, str) or not ref:
+        raise CoverageError(f"coverage reference must be a non-empty string, got {ref!r}")
+    head, _, bin_ = ref.partition("/")
+    cg, _, item = head.partition(".")
+    if "/" in ref and not item:
+        raise CoverageError(f"coverage reference {ref!r}: a bin needs 'covergroup.item/bin'")
+    return cg, (item or None), (bin_ or None)
+
+
+class CoverageDB:
+    """Covergroups of one run (or of many merged runs) and their metadata.
+
+    ``config`` identifies what fixes the bins (e.g. the engine parameters);
+    runs with different configs are not merged unless ``strict=False``.
+    ``meta["runs"]`` lists the per-run records (test, seed, ...) merged in.
+    """
+
+    def __init__(self, groups: Iterable[Covergroup] = (), config: Mapping | None = None,
+                 meta: Mapping | None = None):
+        self.groups: dict[str, Covergroup] = {}
+        for g in groups:
+            self.add(g)
+        self.config = dict(config or {})
+        self.meta = dict(meta or {})
+        self.meta.setdefault("runs", [])
+
+    def add(self, group: Covergroup) -> Covergroup:
+        if group.name in self.groups:
+            raise CoverageError(f"covergroup {group.name!r} declared twice")
+        self.groups[group.name] = group
+        return group
+
+    def __getitem__(self, name: str) -> Covergroup:
+        try:
+            return self.groups[name]
+        except KeyError:
+            raise KeyError(f"no covergroup {name!r} (covergroups: {list(self.groups)})") from None
+
+    def __contains__(self, name) -> bool:
+        return name in self.groups
+
+    def __iter__(self):
+        return iter(self.groups.values())
+
+    # -- references ----------------------------------------------------------
+    def resolve(self, ref: str) -> list[str]:
+        """Full bin references ("cg.item/bin") that a reference names; raises on unknown names."""
+        cg_name, item, bin_ = split_ref(ref)
+        if cg_name not in self.groups:
+            raise CoverageError(f"unknown covergroup {cg_name!r} in {ref!r} (covergroups: {list(self.groups)})")
+        cg = self.groups[cg_name]
+        if item is None:
+            return cg.bins()
+        items = cg.items()
+        chosen = [n for n in items if fnmatch.fnmatchcase(n, item)]
+        if not chosen:
+            raise CoverageError(
+                f"unknown coverpoint/cross {item!r} of covergroup {cg_name!r} in {ref!r} "
+                f"(items: {list(items)})"
+            )
+        out = []
+        for name in chosen:
+            it = items[name]
+            names = it.bin_names if bin_ is None else [b for b in it.bin_names if fnmatch.fnmatchcase(b, bin_)]
+            if not names:
+                raise CoverageError(
+                    f"unknown bin {bin_!r} of {cg_name}.{name} in {ref!r} (bins: {_preview(it.bin_names)})"
+                )
+            out += [f"{cg_name}.{name}/{b}" for b in names]
+        return out
+
+    def bin_state(self, full_ref: str) -> tuple[int, str | None, int]:
+        """(hits, waiver reason or None, at_least) of one bin "cg.item/bin"."""
+        cg_name, item, bin_ = split_ref(full_ref)
+        it = self[cg_name][item]
+        return it.hits[bin_], it.waivers.get(bin_), it.at_least
+
+    # -- closure -------------------------------------------------------------
+    def report(self) -> dict:
+        groups = {n: g.report() for n, g in self.groups.items()}
+        total = sum(r["bins"] for r in groups.values())
+        waived = sum(r["waived"] for r in groups.values())
+        hit = sum(r["hit"] for r in groups.values())
+        denom = total - waived
+        frac = hit / denom if denom else 1.0
+        return {
+            "total": {"bins": total, "waived": waived, "hit": hit, "closure": frac,
+                      "percent": round(100.0 * frac, 2),
+                      "unsampled": [n for n, r in groups.items() if not r["sampled"]],
+                      "runs": len(self.meta.get("runs", []))},
+            "covergroups": groups,
+        }
+
+    def holes(self) -> list[str]:
+        return [h for g in self.groups.values() for h in g.holes()]
+
+    def closure(self) -> float:
+        return self.report()["total"]["closure"]
+
+    # -- persistence ---------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "config": self.config, "meta": self.meta,
+                "covergroups": {n: g.to_dict() for n, g in self.groups.items()}}
+
+    @classmethod
+    def from_dict(cls, d: Mapping, source: str = "<dict>") -> "CoverageDB":
+        if not isinstance(d, Mapping) or d.get("schema") != SCHEMA:
+            raise CoverageError(f"{source}: not a coverage file of schema {SCHEMA!r}")
+        groups = [Covergroup.from_dict(n, g) for n, g in d.get("covergroups", {}).items()]
+        return cls(groups, d.get("config"), d.get("meta"))
+
+    def save(self, path, run: Mapping | None = None) -> str:
+        """Write this DB as JSON (atomically). ``run`` (test, seed, ...) is recorded in meta.runs
+        of the file when the DB has no run record yet."""
+        path = os.fspath(path)
+        d = self.to_dict()
+        if run is not None and not d["meta"]["runs"]:
+            d["meta"] = {**d["meta"], "runs": [dict(run)]}
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cov-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(d, f, indent=1, sort_keys=False)
+                f.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, paths, strict: bool = True) -> "CoverageDB":
+        """Load one file or merge many (a path, or an iterable of paths)."""
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        paths = [os.fspath(p) for p in paths]
+        if not paths:
+            raise CoverageError("CoverageDB.load: no files given")
+        db = None
+        for p in paths:
+            try:
+                with open(p) as f:
+                    d = json.load(f)
+            except json.JSONDecodeError as e:
+                raise CoverageError(f"{p}: not valid JSON ({e})") from None
+            one = cls.from_dict(d, p)
+            if db is None:
+                db = one
+            else:
+                db.merge(one, strict=strict, source=p)
+        return db
+
+    def merge(self, *others: "CoverageDB", strict: bool = True, source: str | None = None) -> "CoverageDB":
+        """Add other runs' hit counts (in place; returns self)."""
+        for other in others:
+            where = f" ({source})" if source else ""
+            if strict and self.config and other.config and self.config != other.config:
+                raise CoverageError(
+                    f"cannot merge coverage of different configurations{where}: {self.config} vs {other.config}"
+                )
+            if not self.config:
+                self.config = dict(other.config)
+            for n, g in other.groups.items():
+                if n in self.groups:
+                    self.groups[n].merge(g, strict=strict)
+                else:
+                    self.groups[n] = Covergroup.from_dict(n, g.to_dict())
+            self.meta["runs"] = list(self.meta.get("runs", [])) + list(other.meta.get("runs", []))
+        return self
+
+    def reset(self) -> None:
+        for g in self.groups.values():
+            g.reset()
+        self.meta["runs"] = []
+
+
+def format_report(report: Mapping, holes_per_group: int = 20) -> str:
+    """Human-readable text of a ``CoverageDB.report()``."""
+    t = report["total"]
+    lines = [f"functional coverage: {t['percent']:.2f} % ({t['hit']}/{t['bins'] - t['waived']} bins, "
+             f"{t['waived']} waived, {t['runs']} run(s))"]
+    for name, g in report["covergroups"].items():
+        flag = "" if g["sampled"] else "  [NEVER SAMPLED]"
+        lines.append(f"  {name:<14} {g['percent']:6.2f} %  {g['hit']}/{g['bins'] - g['waived']}"
+                     f"  ({g['samples']} samples, {g['waived']} waived){flag}")
+        for ref in g["waived_hit"]:
+            lines.append(f"      WAIVED BIN HIT: {ref}")
+        for ref in g["holes"][:holes_per_group]:
+            lines.append(f"      hole: {ref}")
+        if len(g["holes"]) > holes_per_group:
+            lines.append(f"      ... {len(g['holes']) - holes_per_group} more holes")
+    return "\n".join(lines)

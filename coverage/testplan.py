@@ -1,0 +1,285 @@
+"""The testplan as data (``testplan.yaml``): load, validate, and measure closure per testpoint.
+
+File format (OpenTitan-style, one YAML mapping)::
+
+    name: redmule
+    spec: <path of the spec, for humans>
+    covergroups:              # every covergroup of RedmuleCoverage, described
+      - {name: job, desc: ...}
+    testpoints:
+      - name: ops_formats      # unique identifier
+        desc: ...               # what is verified
+        spec: "4, 8"            # spec section(s)
+        stage: V1               # V1 / V2 / V3 (priority, informational)
+        tests: [ops_formats, random_jobs]     # sequences that target it
+        coverage: [job.op_x_fmt, fp_class]    # references (see below)
+        checks: [...]           # optional: checkers that verify it (text)
+        targets:                # closure-loop hints, per bin
+          - bins: "job.op_x_fmt/*/FP8ALT"     # a reference, globs allowed
+            test: ops_formats
+            knobs: {fmt: FP8ALT}
+
+A coverage reference is ``"covergroup"``, ``"covergroup.coverpoint"``,
+``"covergroup.cross"`` or ``"covergroup.item/bin"`` (the bin an fnmatch glob,
+e.g. ``"fp_class.op_fmt_z/*/FP8/+inf"``). Every testpoint names at least one
+test, and coverage or checks (protocol rules are verified by checkers, not by
+bins). ``knobs`` are the settings (GemmJob fields or sequence parameters)
+a closure loop passes to the test.
+
+Functions
+---------
+``load_testplan(path=None)``                  parse (default: the packaged testplan.yaml)
+``validate_testplan(tp, cov, test_names, test_knobs=None)``
+                                              every reference resolves in ``cov``
+                                              (RedmuleCoverage or CoverageDB), every test
+                                              is in ``test_names``, every covergroup is
+                                              described and used; raises TestplanError
+                                              listing every problem
+``closure(tp, db)``                           per-testpoint closure, holes and the targets
+                                              aimed at each hole
+``next_runs(closure_result)``                 (test, knobs) runs ranked by holes targeted
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+from collections.abc import Iterable, Mapping
+
+from .covergroup import CoverageDB, CoverageError
+
+__all__ = ["TestplanError", "DEFAULT_TESTPLAN", "load_testplan", "validate_testplan", "closure", "next_runs",
+           "format_closure"]
+
+DEFAULT_TESTPLAN = pathlib.Path(__file__).with_name("testplan.yaml")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TP_KEYS = {"name", "desc", "spec", "stage", "tests", "coverage", "checks", "targets", "tags"}
+_TARGET_KEYS = {"bins", "test", "knobs", "note"}
+
+
+class TestplanError(ValueError):
+    """The testplan is malformed or names coverage or tests that do not exist."""
+
+    __test__ = False  # not a pytest test class
+
+
+def load_testplan(path=None) -> dict:
+    """Read a testplan YAML file (default: coverage/testplan.yaml)."""
+    import yaml
+
+    path = pathlib.Path(path) if path is not None else DEFAULT_TESTPLAN
+    try:
+        with open(path) as f:
+            tp = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        raise TestplanError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(tp, dict):
+        raise TestplanError(f"{path}: a testplan is a YAML mapping with 'testpoints'")
+    tp.setdefault("_source", os.fspath(path))
+    return tp
+
+
+def _db_of(cov) -> CoverageDB:
+    db = getattr(cov, "db", cov)
+    if not isinstance(db, CoverageDB):
+        raise TypeError(f"expected a RedmuleCoverage or CoverageDB, got {type(cov).__name__}")
+    return db
+
+
+def _resolve(db: CoverageDB, ref) -> list[str]:
+    try:
+        return db.resolve(ref)
+    except CoverageError as e:
+        raise TestplanError(str(e)) from None
+
+
+def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: Mapping | None = None) -> Mapping:
+    """Check the testplan against the declared coverage and the known tests.
+
+    ``test_knobs`` (optional) maps a test name to the knob names it accepts; when
+    given, every knob of a target must be one of them. Raises TestplanError with
+    every problem found (one per line); returns ``tp`` when it is valid.
+    """
+    db = _db_of(cov)
+    tests = set(test_names)
+    errors: list[str] = []
+    src = tp.get("_source", "testplan") if isinstance(tp, Mapping) else "testplan"
+
+    def err(where, msg):
+        errors.append(f"{where}: {msg}")
+
+    if not isinstance(tp, Mapping) or not isinstance(tp.get("testpoints"), list) or not tp["testpoints"]:
+        raise TestplanError(f"{src}: needs a non-empty list 'testpoints'")
+
+    described = set()
+    for i, cg in enumerate(tp.get("covergroups") or []):
+        where = f"covergroups[{i}]"
+        if not isinstance(cg, Mapping) or not isinstance(cg.get("name"), str):
+            err(where, "needs a 'name'")
+            continue
+        if cg["name"] not in db:
+            err(where, f"unknown covergroup {cg['name']!r} (declared: {', '.join(db.groups)})")
+        if not isinstance(cg.get("desc"), str) or not cg["desc"].strip():
+            err(where, f"covergroup {cg['name']!r} needs a 'desc'")
+        described.add(cg["name"])
+    for name in db.groups:
+        if name not in described:
+            err("covergroups", f"covergroup {name!r} is declared by the coverage model but not described")
+
+    used_groups: set[str] = set()
+    seen = set()
+    for i, t in enumerate(tp["testpoints"]):
+        if not isinstance(t, Mapping):
+            err(f"testpoints[{i}]", "must be a mapping")
+            continue
+        name = t.get("name")
+        where = f"testpoint {name!r}" if isinstance(name, str) else f"testpoints[{i}]"
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            err(where, "needs a 'name' (identifier)")
+        elif name in seen:
+            err(where, "duplicate name")
+        seen.add(name)
+        extra = set(t) - _TP_KEYS
+        if extra:
+            err(where, f"unknown keys {sorted(extra)} (known: {sorted(_TP_KEYS)})")
+        for key in ("desc", "spec"):
+            if not isinstance(t.get(key), (str, int, float)) or not str(t.get(key)).strip():
+                err(where, f"needs '{key}'")
+        tlist = t.get("tests")
+        if not isinstance(tlist, list) or not tlist:
+            err(where, "needs a non-empty list 'tests'")
+            tlist = []
+        for tn in tlist:
+            if tn not in tests:
+                err(where, f"unknown test {tn!r} (known tests: {', '.join(sorted(tests))})")
+        refs = t.get("coverage") or []
+        checks = t.get("checks") or []
+        if not isinstance(refs, list) or not isinstance(checks, list):
+            err(where, "'coverage' and 'checks' must be lists")
+            refs, checks = [], []
+        if not refs and not checks:
+            err(where, "maps to no coverage and no checks")
+        tp_bins: set[str] = set()
+        for ref in refs:
+            try:
+                tp_bins.update(_resolve(db, ref))
+                used_groups.add(str(ref).split(".")[0].split("/")[0])
+            except TestplanError as e:
+                err(where, str(e))
+        for j, tg in enumerate(t.get("targets") or []):
+            tw = f"{where} targets[{j}]"
+            if not isinstance(tg, Mapping):
+                err(tw, "must be a mapping with bins, test, knobs")
+                continue
+            extra = set(tg) - _TARGET_KEYS
+            if extra:
+                err(tw, f"unknown keys {sorted(extra)} (known: {sorted(_TARGET_KEYS)})")
+            try:
+                tb = _resolve(db, tg.get("bins"))
+                outside = [b for b in tb if b not in tp_bins]
+                if outside:
+                    err(tw, f"bins {tg.get('bins')!r} are not in the testpoint's coverage (e.g. {outside[0]})")
+            except TestplanError as e:
+                err(tw, str(e))
+            tn = tg.get("test")
+            if tn not in tests:
+                err(tw, f"unknown test {tn!r} (known tests: {', '.join(sorted(tests))})")
+            knobs = tg.get("knobs", {})
+            if not isinstance(knobs, Mapping):
+                err(tw, "'knobs' must be a mapping")
+            elif test_knobs is not None and tn in test_knobs:
+                bad = [k for k in knobs if k not in set(test_knobs[tn])]
+                if bad:
+                    err(tw, f"test {tn!r} has no knobs {bad} (knobs: {sorted(test_knobs[tn])})")
+    for name in db.groups:
+        if name not in used_groups:
+            err("testpoints", f"covergroup {name!r} is not mapped to any testpoint")
+    if errors:
+        raise TestplanError(f"{src}: {len(errors)} problem(s):\n  " + "\n  ".join(errors))
+    return tp
+
+
+def closure(tp: Mapping, cov) -> dict:
+    """Closure of every testpoint against merged coverage.
+
+    Returns ``{"testpoints": {name: {...}}, "total": {...}}``; each testpoint has
+    bins / waived / hit / closure (0..1) / percent, ``holes`` (full bin
+    references), ``unsampled`` (its covergroups that were never sampled),
+    ``tests``, and ``targets``: hole -> list of {"test", "knobs"} aimed at it
+    (the testpoint's own targets first, else its tests with no knobs).
+    """
+    db = _db_of(cov)
+    out = {}
+    all_bins: dict[str, bool] = {}
+    for t in tp["testpoints"]:
+        bins: list[str] = []
+        for ref in t.get("coverage") or []:
+            for b in _resolve(db, ref):
+                if b not in bins:
+                    bins.append(b)
+        hit, waived, holes = 0, 0, []
+        for b in bins:
+            n, reason, at_least = db.bin_state(b)
+            if reason is not None:
+                waived += 1
+                continue
+            if n >= at_least:
+                hit += 1
+            else:
+                holes.append(b)
+            all_bins[b] = n >= at_least
+        denom = len(bins) - waived
+        frac = hit / denom if denom else 1.0
+        aimed = [(set(_resolve(db, tg["bins"])), {"test": tg["test"], "knobs": dict(tg.get("knobs") or {})})
+                 for tg in t.get("targets") or []]
+        targets = {}
+        for h in holes:
+            aims = [dict(a) for bset, a in aimed if h in bset]
+            if not aims:
+                aims = [{"test": tn, "knobs": {}} for tn in t.get("tests") or []]
+            targets[h] = aims
+        groups = {str(r).split(".")[0].split("/")[0] for r in t.get("coverage") or []}
+        out[t["name"]] = {
+            "spec": str(t.get("spec", "")), "tests": list(t.get("tests") or []),
+            "bins": len(bins), "waived": waived, "hit": hit, "closure": frac, "percent": round(100 * frac, 2),
+            "holes": holes, "unsampled": sorted(g for g in groups if db[g].samples == 0),
+            "targets": targets, "checks": list(t.get("checks") or []),
+        }
+    total_hit = sum(all_bins.values())
+    frac = total_hit / len(all_bins) if all_bins else 1.0
+    return {"testpoints": out,
+            "total": {"bins": len(all_bins), "hit": total_hit, "closure": frac, "percent": round(100 * frac, 2),
+                      "closed": [n for n, r in out.items() if r["closure"] >= 1.0],
+                      "open": [n for n, r in out.items() if r["closure"] < 1.0]}}
+
+
+def next_runs(result: Mapping, limit: int | None = None) -> list[dict]:
+    """Runs for a closure loop: [{"test", "knobs", "holes": [...]}], most holes targeted first."""
+    runs: dict[tuple, dict] = {}
+    for tpn, r in result["testpoints"].items():
+        for hole, aims in r["targets"].items():
+            for a in aims:
+                key = (a["test"], tuple(sorted((k, repr(v)) for k, v in a["knobs"].items())))
+                run = runs.setdefault(key, {"test": a["test"], "knobs": a["knobs"], "holes": []})
+                if hole not in run["holes"]:
+                    run["holes"].append(hole)
+    ranked = sorted(runs.values(), key=lambda r: (-len(r["holes"]), r["test"]))
+    return ranked[:limit] if limit else ranked
+
+
+def format_closure(result: Mapping, holes_per_testpoint: int = 5) -> str:
+    t = result["total"]
+    lines = [f"testplan closure: {t['percent']:.2f} % of {t['bins']} bins; "
+             f"{len(t['closed'])} testpoints closed, {len(t['open'])} open"]
+    for name, r in result["testpoints"].items():
+        flag = f"  [never sampled: {', '.join(r['unsampled'])}]" if r["unsampled"] else ""
+        cov = f"{r['percent']:6.2f} %  {r['hit']}/{r['bins'] - r['waived']}" if r["bins"] else "  checks only"
+        lines.append(f"  {name:<24} {cov}{flag}")
+        for h in r["holes"][:holes_per_testpoint]:
+            aim = r["targets"][h][0] if r["targets"][h] else None
+            hint = f"  <- {aim['test']} {aim['knobs']}" if aim else ""
+            lines.append(f"      hole: {h}{hint}")
+        if len(r["holes"]) > holes_per_testpoint:
+            lines.append(f"      ... {len(r['holes']) - holes_per_testpoint} more")
+    return "\n".join(lines)
