@@ -47,15 +47,16 @@ def env_config(rtl=None, top="redmule", parameters=None, mem_words=32768, mem_ba
 
 
 def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, timeout: float | None = 600,
-             waves: bool = False, extra_env: dict | None = None) -> dict:
+             waves: bool = False, extra_env: dict | None = None, plusargs=(), module: str = TEST_MODULE,
+             python_path=()) -> dict:
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("summary.json", "coverage.json", "tcdm_trace.log"):
         (out / stale).unlink(missing_ok=True)
     env = {"REDMULE_TEST": test, "REDMULE_SEED": str(int(seed)), "REDMULE_KNOBS": json.dumps(knobs or {})}
     env.update(extra_env or {})
-    res = run_cocotb(sim, TEST_MODULE, testcase=test, seed=seed, test_dir=out, extra_env=env, timeout=timeout,
-                     waves=waves, plusargs=["+tcdm_log=tcdm_trace.log"])
+    res = run_cocotb(sim, module, python_path=python_path, testcase=test, seed=seed, test_dir=out, extra_env=env,
+                     timeout=timeout, waves=waves, plusargs=["+tcdm_log=tcdm_trace.log", *plusargs])
     summary = {}
     if (out / "summary.json").exists():
         summary = json.loads((out / "summary.json").read_text())

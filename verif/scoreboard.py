@@ -108,6 +108,10 @@ class Scoreboard(uvm_component):
         cocotb.start_soon(self._check_after_event(rec))
 
     async def _check_after_event(self, rec):
+        if self.cfg.knobs.get("corrupt_z") and not rec.zero_job:
+            # negative control: flip one bit of Z through the backdoor; the check must see it
+            z0 = rec.z_range[0]
+            self.memory.write(z0, bytes([int(self.memory.read(z0, 1)[0]) ^ 0x01]))
         await RisingEdge(self.dut.clk_i)  # the event cycle ends: stores granted in it have landed
         try:
             self.check_result(rec)
