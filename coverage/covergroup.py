@@ -515,6 +515,32 @@ def split_ref(ref: str) -> tuple[str, str | None, str | None]:
     return cg, (item or None), (bin_ or None)
 
 
+def _json_default(o):
+    """numpy scalars and other numbers in run metadata -> plain JSON values."""
+    for conv in (int, float):
+        try:
+            v = conv(o)
+        except (TypeError, ValueError):
+            continue
+        if v == o:
+            return v
+    return str(o)
+
+
+def _expand_paths(paths) -> list[str]:
+    """Paths, with a directory standing for the *.json files in it (sorted)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out = []
+    for p in paths:
+        p = os.fspath(p)
+        if os.path.isdir(p):
+            out += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".json"))
+        else:
+            out.append(p)
+    return out
+
+
 class CoverageDB:
     """Covergroups of one run (or of many merged runs) and their metadata.
 
@@ -629,7 +655,7 @@ class CoverageDB:
         fd, tmp = tempfile.mkstemp(prefix=".cov-", suffix=".json", dir=folder)
         try:
             with os.fdopen(fd, "w") as f:
-                json.dump(d, f, indent=1, sort_keys=False)
+                json.dump(d, f, indent=1, sort_keys=False, default=_json_default)
                 f.write("\n")
             os.replace(tmp, path)
         except BaseException:
@@ -640,12 +666,11 @@ class CoverageDB:
 
     @classmethod
     def load(cls, paths, strict: bool = True) -> "CoverageDB":
-        """Load one file or merge many (a path, or an iterable of paths)."""
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        paths = [os.fspath(p) for p in paths]
+        """Load one file or merge many (a path, or an iterable of paths; a directory stands for
+        the *.json files in it)."""
+        paths = _expand_paths(paths)
         if not paths:
-            raise CoverageError("CoverageDB.load: no files given")
+            raise CoverageError("CoverageDB.load: no coverage files given (or found)")
         db = None
         for p in paths:
             try:

@@ -29,7 +29,10 @@ value=None)``                                   register-table rows of spec sect
 ==============================================  =================================================
 
 ``sample_job`` skips jobs with a zero dimension or an unsupported format (they
-have no data; use ``sample_zero_job``), so nothing is counted twice.
+have no data; use ``sample_zero_job``), so nothing is counted twice. For a job
+aborted by SOFT_CLEAR or reset (a victim) pass ``z=None``: its result is not a
+result. Matrices may be 2-D or flat (row-major); their values must fit the
+format (uint16 for FP16, uint8 for FP8/FP8ALT), else ValueError.
 
 Covergroups, bins and waivers
 -----------------------------

@@ -612,3 +612,29 @@ def test_testplan_closure_and_next_runs():
     assert runs and all(r["holes"] for r in runs)
     assert len(runs[0]["holes"]) >= len(runs[-1]["holes"])
     assert "zero_jobs" in format_closure(res)
+
+
+def test_cli_report_merge_closure(tmp_path, capsys):
+    from redmule_verif.coverage.__main__ import main
+
+    runs = tmp_path / "runs"
+    a, b = RedmuleCoverage(ENG), RedmuleCoverage(ENG)
+    for reason in rc.ZERO_REASONS:
+        a.sample_zero_job(reason)
+    b.sample_queue(np.int64(1))
+    a.save(runs / "a.json", run={"test": "zero_dim", "seed": np.uint64(3)})  # numpy scalars in meta are fine
+    b.save(runs / "b.json", run={"test": "queued_contexts", "seed": 4})
+    assert main(["merge", str(runs), "-o", str(tmp_path / "merged.json")]) == 0
+    merged = CoverageDB.load(tmp_path / "merged.json")
+    assert merged["zero_job"].samples == 8 and merged["queue"]["depth"].hits["1"] == 1
+    assert [r["seed"] for r in merged.meta["runs"]] == [3, 4]
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "merged.json"), "--holes", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "zero_job" in out and "NEVER SAMPLED" in out
+    assert main(["closure", str(runs), "--tests", ",".join(TESTS), "--next", "3", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["testpoints"]["zero_jobs"]["closure"] == 1.0 and len(res["next_runs"]) == 3
+    assert main(["closure", str(runs), "--tests", "random_jobs"]) == 2
+    assert "unknown test" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 2
