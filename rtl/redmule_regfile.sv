@@ -42,13 +42,16 @@
 //    (the disabled bytes keep the register's value, 0): "write 0" means
 //    (periph_data_i & byte-mask) == 0 with at least one byte enabled. Reads
 //    ignore periph_be_i and return the whole word.
-//  * add[9:8] selects a context for job-register READS only. Job-register
-//    writes always go to the RESERVED context whatever add[9:8] says. The
-//    control registers 0x00..0x14 ignore add[9:8] (they alias in all four
-//    256-byte quarters of the window).
-//  * Only the meaningful bits of the job registers are stored and read back:
-//    0x50 keeps N [15:0] (bits [31:16] read 0), 0x54 keeps op [12:10] and
-//    fmt [9:7] (every other bit reads 0). 0x40..0x4C keep all 32 bits.
+//  * The mapped offsets are 0x00..0x14 and 0x40..0x54 (add[9:8] = 0) plus
+//    the read-only context views 0x140..0x154 (context 0), 0x240..0x254
+//    (context 1) and 0x340..0x354 (reads 0). Every other offset of the
+//    window, including 0x100..0x114, 0x200..0x214 and 0x300..0x314, reads 0
+//    and ignores writes (no ACQUIRE side effect, no TRIGGER, no SOFT_CLEAR).
+//    So job-register writes count only at 0x40..0x54, and go to the RESERVED
+//    context. (The same reading as verif/ctrl_model.py.)
+//  * The job registers keep all 32 bits and read back what was written; the
+//    bits the job does not use (0x50 [31:16], 0x54 outside [12:7]) are
+//    ignored by the engine only (the same as verif/reg_model.py).
 //  * TRIGGER records the lowest set bit of periph_id_i below N_CORES as the
 //    core to signal. A trigger whose id has no bit below N_CORES still queues
 //    and runs the job, but its completion raises no event.
@@ -119,8 +122,8 @@ module redmule_regfile
   logic [N_CORES-1:0]     ctx_core_d [NCTX];
   logic [31:0]            x_q [NCTX], w_q [NCTX], z_q [NCTX], mk_q [NCTX];
   logic [31:0]            x_d [NCTX], w_d [NCTX], z_d [NCTX], mk_d [NCTX];
-  logic [15:0]            n_q [NCTX], n_d [NCTX];
-  logic [5:0]             opfmt_q [NCTX], opfmt_d [NCTX];  // {op, fmt}
+  logic [31:0]            n_q [NCTX], n_d [NCTX];      // N in [15:0]
+  logic [31:0]            cfg_q [NCTX], cfg_d [NCTX];  // op [12:10], fmt [9:7]
 
   logic [7:0]             next_id_q, next_id_d;      // id of the next ACQUIRE
   logic [1:0]             finished_q, finished_d;    // saturating at 2
@@ -136,11 +139,13 @@ module redmule_regfile
   // ------------------------------------------------------------------ decode
   logic [5:0]  reg_idx;
   logic [1:0]  ctx_sel;
+  logic        sel0;  // add[9:8] = 0: the only quarter where registers take writes
   logic        rd, wr;
   logic [31:0] wmask, wval;
 
   assign reg_idx = periph_add_i[7:2];
   assign ctx_sel = periph_add_i[9:8];
+  assign sel0    = ctx_sel == 2'd0;
   assign rd      = periph_req_i &  periph_wen_i;
   assign wr      = periph_req_i & ~periph_wen_i & (|periph_be_i);
   assign wmask   = {{8{periph_be_i[3]}}, {8{periph_be_i[2]}}, {8{periph_be_i[1]}}, {8{periph_be_i[0]}}};
@@ -183,10 +188,10 @@ module redmule_regfile
   logic wr_trigger, wr_soft_clear, sc_all, rd_acquire, acq_ok, done;
   logic start_ctx, start, fld_ctx;
 
-  assign wr_trigger    = wr && (reg_idx == REG_TRIGGER) && (wval == 32'd0);
-  assign wr_soft_clear = wr && (reg_idx == REG_SOFT_CLEAR);
+  assign wr_trigger    = wr && sel0 && (reg_idx == REG_TRIGGER) && (wval == 32'd0);
+  assign wr_soft_clear = wr && sel0 && (reg_idx == REG_SOFT_CLEAR);
   assign sc_all        = wval == 32'd0;
-  assign rd_acquire    = rd && (reg_idx == REG_ACQUIRE);
+  assign rd_acquire    = rd && sel0 && (reg_idx == REG_ACQUIRE);
   assign acq_ok        = !res_any && (ctx_q[next_id_q[0]] == CTX_FREE);
   assign done          = job_done_i && run_any;
   // oldest QUEUED context: if both are QUEUED, the one not triggered last
@@ -205,7 +210,7 @@ module redmule_regfile
       z_d[c]        = z_q[c];
       mk_d[c]       = mk_q[c];
       n_d[c]        = n_q[c];
-      opfmt_d[c]    = opfmt_q[c];
+      cfg_d[c]      = cfg_q[c];
     end
     next_id_d     = next_id_q;
     finished_d    = finished_q;
@@ -220,7 +225,7 @@ module redmule_regfile
       ctx_d[run_ctx_q] = CTX_FREE;
       evt_d            = ctx_core_q[run_ctx_q];
     end
-    if (rd && (reg_idx == REG_FINISHED)) finished_d = 2'd0;
+    if (rd && sel0 && (reg_idx == REG_FINISHED)) finished_d = 2'd0;
     if (done && (finished_d != 2'd2)) finished_d = finished_d + 2'd1;
 
     // start the oldest QUEUED job
@@ -244,16 +249,15 @@ module redmule_regfile
       last_trig_d         = res_ctx;
     end
 
-    // job registers: writes go to the RESERVED context
-    if (wr && res_any) begin
+    // job registers: writes (at add[9:8] = 0) go to the RESERVED context
+    if (wr && sel0 && res_any) begin
       unique case (reg_idx)
         REG_X_PTR: x_d[res_ctx]  = merge(x_q[res_ctx], periph_data_i, wmask);
         REG_W_PTR: w_d[res_ctx]  = merge(w_q[res_ctx], periph_data_i, wmask);
         REG_Z_PTR: z_d[res_ctx]  = merge(z_q[res_ctx], periph_data_i, wmask);
         REG_MK:    mk_d[res_ctx] = merge(mk_q[res_ctx], periph_data_i, wmask);
-        REG_N:     n_d[res_ctx]  = 16'(merge({16'd0, n_q[res_ctx]}, periph_data_i, wmask));
-        REG_OPFMT: opfmt_d[res_ctx] =
-                     6'(merge({19'd0, opfmt_q[res_ctx], 7'd0}, periph_data_i, wmask) >> 7);
+        REG_N:     n_d[res_ctx]  = merge(n_q[res_ctx], periph_data_i, wmask);
+        REG_OPFMT: cfg_d[res_ctx] = merge(cfg_q[res_ctx], periph_data_i, wmask);
         default: ;
       endcase
     end
@@ -272,8 +276,8 @@ module redmule_regfile
           w_d[c]     = 32'd0;
           z_d[c]     = 32'd0;
           mk_d[c]    = 32'd0;
-          n_d[c]     = 16'd0;
-          opfmt_d[c] = 6'd0;
+          n_d[c]     = 32'd0;
+          cfg_d[c]   = 32'd0;
         end
       end
     end
@@ -295,17 +299,19 @@ module redmule_regfile
     r_data_d = 32'd0;
     if (rd) begin
       unique case (reg_idx)
-        REG_ACQUIRE:     r_data_d = res_any ? 32'hFFFF_FFFE
+        // control registers exist at add[9:8] = 0 only
+        REG_ACQUIRE:     r_data_d = !sel0  ? 32'd0
+                                  : res_any ? 32'hFFFF_FFFE
                                   : (acq_ok ? {24'd0, next_id_q} : 32'hFFFF_FFFF);
-        REG_FINISHED:    r_data_d = {30'd0, finished_q};
-        REG_STATUS:      r_data_d = {23'd0, active[1], 7'd0, active[0]};
-        REG_RUNNING_JOB: r_data_d = {24'd0, running_job_q};
+        REG_FINISHED:    r_data_d = sel0 ? {30'd0, finished_q} : 32'd0;
+        REG_STATUS:      r_data_d = sel0 ? {23'd0, active[1], 7'd0, active[0]} : 32'd0;
+        REG_RUNNING_JOB: r_data_d = sel0 ? {24'd0, running_job_q} : 32'd0;
         REG_X_PTR:       r_data_d = rd_ctx_ok ? x_q[rd_ctx]  : 32'd0;
         REG_W_PTR:       r_data_d = rd_ctx_ok ? w_q[rd_ctx]  : 32'd0;
         REG_Z_PTR:       r_data_d = rd_ctx_ok ? z_q[rd_ctx]  : 32'd0;
         REG_MK:          r_data_d = rd_ctx_ok ? mk_q[rd_ctx] : 32'd0;
-        REG_N:           r_data_d = rd_ctx_ok ? {16'd0, n_q[rd_ctx]} : 32'd0;
-        REG_OPFMT:       r_data_d = rd_ctx_ok ? {19'd0, opfmt_q[rd_ctx], 7'd0} : 32'd0;
+        REG_N:           r_data_d = rd_ctx_ok ? n_q[rd_ctx]   : 32'd0;
+        REG_OPFMT:       r_data_d = rd_ctx_ok ? cfg_q[rd_ctx] : 32'd0;
         default:         r_data_d = 32'd0;  // TRIGGER, SOFT_CLEAR, unmapped
       endcase
     end
@@ -322,8 +328,8 @@ module redmule_regfile
         w_q[c]        <= 32'd0;
         z_q[c]        <= 32'd0;
         mk_q[c]       <= 32'd0;
-        n_q[c]        <= 16'd0;
-        opfmt_q[c]    <= 6'd0;
+        n_q[c]        <= 32'd0;
+        cfg_q[c]      <= 32'd0;
       end
       next_id_q     <= 8'd0;
       finished_q    <= 2'd0;
@@ -345,7 +351,7 @@ module redmule_regfile
         z_q[c]        <= z_d[c];
         mk_q[c]       <= mk_d[c];
         n_q[c]        <= n_d[c];
-        opfmt_q[c]    <= opfmt_d[c];
+        cfg_q[c]      <= cfg_d[c];
       end
       next_id_q     <= next_id_d;
       finished_q    <= finished_d;
@@ -372,9 +378,9 @@ module redmule_regfile
   assign job_z_ptr_o  = z_q[fld_ctx];
   assign job_m_o      = mk_q[fld_ctx][15:0];
   assign job_k_o      = mk_q[fld_ctx][31:16];
-  assign job_n_o      = n_q[fld_ctx];
-  assign job_op_o     = opfmt_q[fld_ctx][5:3];
-  assign job_fmt_o    = opfmt_q[fld_ctx][2:0];
+  assign job_n_o      = n_q[fld_ctx][15:0];
+  assign job_op_o     = cfg_q[fld_ctx][12:10];
+  assign job_fmt_o    = cfg_q[fld_ctx][9:7];
   assign soft_clear_o = soft_clear_q;
   assign busy_o       = |active;
 

@@ -30,10 +30,12 @@ TRIGGER, ACQUIRE, FINISHED, STATUS, RUNNING_JOB, SOFT_CLEAR = 0x00, 0x04, 0x08, 
 X_PTR, W_PTR, Z_PTR, MK, N_REG, OPFMT = 0x40, 0x44, 0x48, 0x4C, 0x50, 0x54
 JOB_REGS = (X_PTR, W_PTR, Z_PTR, MK, N_REG, OPFMT)
 CTRL_REGS = (TRIGGER, ACQUIRE, FINISHED, STATUS, RUNNING_JOB, SOFT_CLEAR)
-# bits of each job register that are stored (the rest reads 0)
-JOB_MASK = {X_PTR: 0xFFFFFFFF, W_PTR: 0xFFFFFFFF, Z_PTR: 0xFFFFFFFF, MK: 0xFFFFFFFF,
-            N_REG: 0x0000FFFF, OPFMT: 0x00001F80}
-UNMAPPED = tuple(o for o in range(0, 0x100, 4) if o not in CTRL_REGS + JOB_REGS)
+# bits of each job register that are stored and read back (all: unused bits are ignored by the job only)
+JOB_MASK = dict.fromkeys(JOB_REGS, 0xFFFFFFFF)
+# add[9:0] of the window that read 0 and ignore writes: everything but the control registers at
+# add[9:8] = 0 and the job registers (writable at add[9:8] = 0, read-only context views above)
+UNMAPPED = tuple(o for o in range(0, 0x400, 4) if o not in CTRL_REGS and (o & 0xFC) not in JOB_REGS)
+UNMAPPED_Q0 = tuple(o for o in UNMAPPED if o < 0x100)
 NEG1, NEG2 = 0xFFFFFFFF, 0xFFFFFFFE
 FREE, RESERVED, QUEUED, RUNNING = "FREE", "RESERVED", "QUEUED", "RUNNING"
 
@@ -85,7 +87,7 @@ class Model:
         """Job fields shown with job_start_o: those of the context being started."""
         r = self.regs[self.order[0]]
         return dict(x=r[X_PTR], w=r[W_PTR], z=r[Z_PTR], m=r[MK] & 0xFFFF, k=r[MK] >> 16,
-                    n=r[N_REG], op=(r[OPFMT] >> 10) & 7, fmt=(r[OPFMT] >> 7) & 7)
+                    n=r[N_REG] & 0xFFFF, op=(r[OPFMT] >> 10) & 7, fmt=(r[OPFMT] >> 7) & 7)
 
     def read_value(self, off, sel):
         res = self.reserved()
@@ -99,9 +101,9 @@ class Model:
             return sum(1 << (8 * c) for c in range(2) if self.ctx[c] in (QUEUED, RUNNING))
         if off == RUNNING_JOB:
             return self.running_job
-        if off in JOB_REGS:
+        if off & 0xFC in JOB_REGS:
             c = {0: res, 1: 0, 2: 1, 3: None}[sel]
-            return 0 if c is None else self.regs[c][off]
+            return 0 if c is None else self.regs[c][off & 0xFC]
         return 0
 
     def step(self, req, idle, done):
@@ -116,7 +118,7 @@ class Model:
             self.r_id = req["id"]
         rd = req is not None and req["wen"] == 1
         wr = req is not None and req["wen"] == 0 and req["be"] != 0
-        off = req["add"] & 0xFC if req is not None else None
+        off = req["add"] & 0x3FC if req is not None else None  # control regs and job writes: sel 0 only
         sel = (req["add"] >> 8) & 3 if req is not None else None
         wval = req["data"] & be_mask(req["be"]) if wr else 0
         if rd:
@@ -568,9 +570,9 @@ async def status_finished_running_job(dut):
 
 @cocotb.test()
 async def readback_context_select(dut):
-    """Job registers: written to the RESERVED context only, in any order, whatever add[9:8] says;
-    read back through select 0 (RESERVED or 0), 1, 2 (contexts 0 and 1) and 3 (0); only the fields'
-    bits are kept; address bits above 9 are ignored."""
+    """Job registers: written at 0x40..0x54 to the RESERVED context only, in any order (writes through
+    the context views 0x140.., 0x240.., 0x340.. are ignored); read back through select 0 (RESERVED or 0),
+    1, 2 (contexts 0 and 1) and 3 (0), all 32 bits; address bits above 9 are ignored."""
     tb = await new_tb(dut, "readback")
     # nothing RESERVED: writes ignored
     for off in JOB_REGS:
@@ -584,8 +586,11 @@ async def readback_context_select(dut):
         regs = tb.random_regs()
         offs = list(JOB_REGS)
         tb.rng.shuffle(offs)
-        for i, off in enumerate(offs):  # any order, any select bits, junk above bit 9
-            await tb.write(off | (i % 4) << 8 | tb.rng.getrandbits(22) << 10, regs[off])
+        for off in offs:  # any order, junk above bit 9
+            await tb.write(off | tb.rng.getrandbits(22) << 10, regs[off])
+        for off in offs:  # the context views are read-only
+            for sel in (1, 2, 3):
+                await tb.write(off | sel << 8, ~regs[off])
         for off in JOB_REGS:
             exp = regs[off] & JOB_MASK[off]
             assert await tb.read(off) == exp
@@ -613,30 +618,35 @@ async def readback_context_select(dut):
 
 @cocotb.test()
 async def unmapped_and_aliases(dut):
-    """Unmapped offsets read 0 and ignore writes, in all four quarters of the window; control registers
-    ignore add[9:8]."""
+    """Unmapped offsets read 0 and ignore writes everywhere in the window, including the control-register
+    offsets with add[9:8] != 0 (no ACQUIRE reservation, no FINISHED clear, no TRIGGER, no SOFT_CLEAR);
+    address bits above 9 are ignored."""
     tb = await new_tb(dut, "unmapped")
-    assert await tb.acquire() == 0
+    await tb.submit(core=0, duration=2)
+    await tb.wait_idle()  # FINISHED = 1, RUNNING_JOB = 0
+    for q in (1, 2, 3):  # control offsets outside quarter 0, nothing RESERVED
+        assert await tb.read(ACQUIRE | q << 8) == 0
+        assert await tb.read(FINISHED | q << 8) == 0
+    assert await tb.acquire() == 1  # no reservation was made by those reads
     regs = tb.random_regs()
     await tb.program(regs)
-    for q in range(4):
-        for off in UNMAPPED:
-            await tb.write(off | q << 8, 0)  # a zero write to an unmapped offset triggers nothing
-            await tb.write(off | q << 8, 0xFFFFFFFF, be=tb.rng.randint(1, 15))
-            assert await tb.read(off | q << 8) == 0
-    assert not tb.starts and not tb.soft_clears
+    for off in UNMAPPED:
+        await tb.write(off | tb.rng.getrandbits(22) << 10, 0)  # a zero write triggers or clears nothing
+        await tb.write(off, 0xFFFFFFFF, be=tb.rng.randint(1, 15))
+        assert await tb.read(off | tb.rng.getrandbits(22) << 10) == 0
+        assert await tb.read(off) == 0
+    assert len(tb.starts) == 1 and not tb.soft_clears
     for off in JOB_REGS:
         assert await tb.read(off) == regs[off] & JOB_MASK[off]
-    # control registers alias in the other quarters
-    assert await tb.read(ACQUIRE | 0x300) == NEG2
-    await tb.write(TRIGGER | 0x200, 0)
+    assert await tb.read(ACQUIRE) == NEG2  # still RESERVED
+    assert await tb.read(FINISHED) == 1  # not cleared by the reads above
+    await tb.write(TRIGGER | 0x400, 0)  # bit 10: ignored, this is TRIGGER
     await tb.cycles(2)
-    assert await tb.read(STATUS | 0x100) == 1
-    assert await tb.read(RUNNING_JOB | 0x300) == 0
+    assert await tb.read(STATUS | 0xFFFFFC00) == 0x100  # job 1: context 1
     await tb.wait_idle()
-    assert await tb.read(FINISHED | 0x200) == 1
-    await tb.write(SOFT_CLEAR | 0x300, 0)
-    assert tb.soft_clears
+    assert await tb.read(RUNNING_JOB) == 1 and await tb.read(FINISHED) == 1
+    await tb.write(SOFT_CLEAR | 0x100, 0)
+    assert not tb.soft_clears and await tb.read(RUNNING_JOB) == 1
 
 
 @cocotb.test()
@@ -898,7 +908,7 @@ async def response_timing(dut):
         if tb.rng.random() < 0.3:
             await tb.tick()
             continue
-        off = tb.rng.choice(CTRL_REGS[1:5] + JOB_REGS + UNMAPPED[:4])
+        off = tb.rng.choice(CTRL_REGS[1:5] + JOB_REGS + UNMAPPED_Q0[:4])
         id_ = tb.rng.getrandbits(ID_WIDTH)
         if tb.rng.random() < 0.5 and off != SOFT_CLEAR:
             tb.drive(1, off | tb.rng.getrandbits(2) << 8, tb.rng.getrandbits(32), tb.rng.getrandbits(4), id_)
@@ -924,10 +934,11 @@ async def random_traffic(dut):
         id_ = 1 << core if rng.random() < 0.9 else rng.getrandbits(ID_WIDTH)
         be = 0xF if rng.random() < 0.8 else rng.getrandbits(4)
         if op == "acquire":
-            r = await tb.read(ACQUIRE | rng.getrandbits(2) << 8, id_)
+            r = await tb.read(ACQUIRE | (0 if rng.random() < 0.9 else rng.randint(1, 3)) << 8, id_)
             stats["acquire_ok" if r < 256 else f"acquire_{r - 2**32}"] += 1
         elif op == "jobreg":
-            await tb.write(rng.choice(JOB_REGS) | rng.getrandbits(2) << 8, rng.getrandbits(32), be, id_)
+            sel = 0 if rng.random() < 0.85 else rng.randint(1, 3)
+            await tb.write(rng.choice(JOB_REGS) | sel << 8, rng.getrandbits(32), be, id_)
         elif op == "trigger":
             await tb.write(TRIGGER, 0 if rng.random() < 0.8 else rng.getrandbits(32), be, id_)
         elif op == "read":
@@ -937,9 +948,9 @@ async def random_traffic(dut):
             stats["soft_clear"] += 1
         elif op == "unmapped":
             if rng.random() < 0.5:
-                await tb.write(rng.choice(UNMAPPED) | rng.getrandbits(24) << 8, rng.getrandbits(32), be, id_)
+                await tb.write(rng.choice(UNMAPPED) | rng.getrandbits(22) << 10, rng.getrandbits(32), be, id_)
             else:
-                await tb.read(rng.choice(UNMAPPED) | rng.getrandbits(2) << 8, id_)
+                await tb.read(rng.choice(UNMAPPED), id_)
         elif op == "reset":
             await tb.hard_reset()
             stats["reset"] += 1
