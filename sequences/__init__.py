@@ -14,3 +14,5 @@ from .job import (  # noqa: E402,F401
     jobs_to_yaml,
     load_jobs,
 )
+from .library import SEQUENCES, SeqContext, generate, sequence, sequence_cost  # noqa: E402,F401
+from .randomize import Allocator, random_grant, random_job  # noqa: E402,F401

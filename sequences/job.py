@@ -613,7 +613,10 @@ class GemmJob:
             if isinstance(a, str):
                 a = _hex_to_arr(a, shape, dt, what)
             if not isinstance(a, np.ndarray):
-                raise ValueError(f"GemmJob.{what} must be a numpy array of raw bits, got {type(a).__name__}")
+                raise ValueError(
+                    f"GemmJob.{what} must be a numpy array of raw bits (in a job file: a hex string), "
+                    f"got {type(a).__name__}"
+                )
             if a.dtype != dt:
                 raise ValueError(
                     f"GemmJob.{what} has dtype {a.dtype}; {self.fmt} data must be raw {dt.name} bit patterns"
@@ -851,9 +854,10 @@ def _gen_cancel(rng, code, dt, m, n, k, reads_y):
     Y[m][k] = -(x[m][0] * w[0][k]) (x's column 0 holds powers of two, so the
     product is exact and representable; a quarter of Y is one ulp off: near
     cancellation), then pairs of steps with x equal and w negated, so each pair
-    of products cancels (exactly when the product is exact, else leaving the
-    rounding residue: this tells a fused FMA from an unfused one). MATMUL
-    (no Y) pairs from step 0.
+    of products cancels: exactly when the product is exact (half of the pairs
+    have a power-of-two x), else leaving the rounding residue of the first
+    product (this tells a fused FMA from an unfused one). MATMUL (no Y) pairs
+    from step 0.
     """
     e_bits, m_bits, bias = _layout(code)
     sh = e_bits + m_bits
@@ -881,8 +885,12 @@ def _gen_cancel(rng, code, dt, m, n, k, reads_y):
     elif reads_y:
         y = np.zeros((m, k), np.int64)
     for j in range(first, n - 1, 2):
+        if rng.random() < 0.5:  # power-of-two x: this pair's products are exact, so it cancels exactly
+            x[:, j] &= ~mmax
         x[:, j + 1] = x[:, j]
         w[j + 1, :] = w[j, :] ^ (1 << sh)
+    if n > first and (n - first) % 2:  # an unpaired last step: make it tiny (the smallest binade)
+        x[:, n - 1] = (x[:, n - 1] & ~(((1 << e_bits) - 1) << m_bits)) | (1 << m_bits)
     return x.astype(dt), w.astype(dt), (None if y is None else y.astype(dt))
 
 
@@ -1089,10 +1097,29 @@ def _file_dict(job: GemmJob) -> dict:
 
 
 def jobs_to_yaml(jobs: list[GemmJob]) -> str:
-    """A job list as YAML text (what a failing job is printed as; load with jobs_from_yaml)."""
+    """A job list as YAML text (what a failing job is printed as; load with jobs_from_yaml).
+
+    One block mapping per job; grant profiles and control events on one line each.
+    """
     import yaml
 
-    return yaml.safe_dump([_file_dict(j) for j in jobs], sort_keys=False, default_flow_style=None, width=1 << 30)
+    class _Flow(dict):
+        pass
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    _Dumper.add_representer(_Flow, lambda dumper, d: dumper.represent_mapping("tag:yaml.org,2002:map", d, flow_style=True))
+    docs = []
+    for j in jobs:
+        d = _file_dict(j)
+        for k, v in d.items():
+            if isinstance(v, dict):
+                d[k] = _Flow(v)
+            elif k == "control":
+                d[k] = [_Flow(e) for e in v]
+        docs.append(d)
+    return yaml.dump(docs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 30)
 
 
 def _jobs_from_obj(obj, where: str) -> list[GemmJob]:
