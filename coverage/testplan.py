@@ -12,12 +12,18 @@ File format (OpenTitan-style, one YAML mapping)::
         spec: "4, 8"            # spec section(s)
         stage: V1               # V1 / V2 / V3 (priority, informational)
         tests: [ops_formats, random_jobs]     # sequences that target it
+        gap: ...                # optional: why no test targets it yet (then tests may be [])
         coverage: [job.op_x_fmt, fp_class]    # references (see below)
         checks: [...]           # optional: checkers that verify it (text)
         targets:                # closure-loop hints, per bin
           - bins: "job.op_x_fmt/*/FP8ALT"     # a reference, globs allowed
             test: ops_formats
             knobs: {fmt: FP8ALT}
+
+Knob values may hold placeholders ``{0}``, ``{1}``, ...: the parts of the hole's
+bin name, so one target line aims at each bin precisely (for the hole
+``fp_class.op_fmt_z/GEMM/FP8/+inf``, ``{ops: ["{0}"], fmts: ["{1}"]}`` becomes
+``{ops: [GEMM], fmts: [FP8]}``).
 
 A coverage reference is ``"covergroup"``, ``"covergroup.coverpoint"``,
 ``"covergroup.cross"`` or ``"covergroup.item/bin"`` (the bin an fnmatch glob,
@@ -50,11 +56,12 @@ from collections.abc import Iterable, Mapping
 from .covergroup import CoverageDB, CoverageError
 
 __all__ = ["TestplanError", "DEFAULT_TESTPLAN", "load_testplan", "validate_testplan", "closure", "next_runs",
-           "format_closure"]
+           "format_closure", "fill_knobs"]
 
 DEFAULT_TESTPLAN = pathlib.Path(__file__).with_name("testplan.yaml")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TP_KEYS = {"name", "desc", "spec", "stage", "tests", "coverage", "checks", "targets", "tags"}
+_TP_KEYS = {"name", "desc", "spec", "stage", "tests", "coverage", "checks", "targets", "tags", "note", "gap"}
+_PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _TARGET_KEYS = {"bins", "test", "knobs", "note"}
 
 
@@ -78,6 +85,33 @@ def load_testplan(path=None) -> dict:
         raise TestplanError(f"{path}: a testplan is a YAML mapping with 'testpoints'")
     tp.setdefault("_source", os.fspath(path))
     return tp
+
+
+def _placeholders(obj) -> set[int]:
+    """Indices of the "{i}" placeholders in a knob value (recursively)."""
+    if isinstance(obj, str):
+        return {int(i) for i in _PLACEHOLDER.findall(obj)}
+    if isinstance(obj, Mapping):
+        return set().union(*(_placeholders(v) for v in obj.values())) if obj else set()
+    if isinstance(obj, (list, tuple)):
+        return set().union(*(_placeholders(v) for v in obj)) if obj else set()
+    return set()
+
+
+def fill_knobs(knobs, bin_ref: str):
+    """Knobs with "{i}" replaced by the i-th "/"-part of the bin of ``bin_ref`` ("cg.item/a/b/c")."""
+    parts = bin_ref.partition("/")[2].split("/")
+
+    def fill(obj):
+        if isinstance(obj, str):
+            return _PLACEHOLDER.sub(lambda mo: parts[int(mo.group(1))], obj)
+        if isinstance(obj, Mapping):
+            return {k: fill(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [fill(v) for v in obj]
+        return obj
+
+    return fill(knobs)
 
 
 def _db_of(cov) -> CoverageDB:
@@ -146,9 +180,12 @@ def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: M
         for key in ("desc", "spec"):
             if not isinstance(t.get(key), (str, int, float)) or not str(t.get(key)).strip():
                 err(where, f"needs '{key}'")
-        tlist = t.get("tests")
-        if not isinstance(tlist, list) or not tlist:
-            err(where, "needs a non-empty list 'tests'")
+        tlist = t.get("tests", [])
+        gap = t.get("gap")
+        if gap is not None and (not isinstance(gap, str) or not gap.strip()):
+            err(where, "'gap' must say what is missing")
+        if not isinstance(tlist, list) or (not tlist and not gap):
+            err(where, "needs a non-empty list 'tests' (or a 'gap' saying why no test targets it yet)")
             tlist = []
         for tn in tlist:
             if tn not in tests:
@@ -175,6 +212,7 @@ def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: M
             extra = set(tg) - _TARGET_KEYS
             if extra:
                 err(tw, f"unknown keys {sorted(extra)} (known: {sorted(_TARGET_KEYS)})")
+            tb = []
             try:
                 tb = _resolve(db, tg.get("bins"))
                 outside = [b for b in tb if b not in tp_bins]
@@ -182,6 +220,10 @@ def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: M
                     err(tw, f"bins {tg.get('bins')!r} are not in the testpoint's coverage (e.g. {outside[0]})")
             except TestplanError as e:
                 err(tw, str(e))
+            ph = _placeholders(tg.get("knobs", {}))
+            short = [b for b in tb if ph and max(ph) >= len(b.partition("/")[2].split("/"))]
+            if short:
+                err(tw, f"knob placeholder {{{max(ph)}}} has no bin part in {short[0]!r}")
             tn = tg.get("test")
             if tn not in tests:
                 err(tw, f"unknown test {tn!r} (known tests: {', '.join(sorted(tests))})")
@@ -206,8 +248,9 @@ def closure(tp: Mapping, cov) -> dict:
     Returns ``{"testpoints": {name: {...}}, "total": {...}}``; each testpoint has
     bins / waived / hit / closure (0..1) / percent, ``holes`` (full bin
     references), ``unsampled`` (its covergroups that were never sampled),
-    ``tests``, and ``targets``: hole -> list of {"test", "knobs"} aimed at it
-    (the testpoint's own targets first, else its tests with no knobs).
+    ``tests``, ``gap``, and ``targets``: hole -> list of {"test", "knobs"} aimed at
+    it (the testpoint's targets; else its tests with no knobs, flagged "fallback";
+    none for a testpoint with a gap: those holes are listed in ``untargeted``).
     """
     db = _db_of(cov)
     out = {}
@@ -235,9 +278,9 @@ def closure(tp: Mapping, cov) -> dict:
                  for tg in t.get("targets") or []]
         targets = {}
         for h in holes:
-            aims = [dict(a) for bset, a in aimed if h in bset]
-            if not aims:
-                aims = [{"test": tn, "knobs": {}} for tn in t.get("tests") or []]
+            aims = [{"test": a["test"], "knobs": fill_knobs(a["knobs"], h)} for bset, a in aimed if h in bset]
+            if not aims and not t.get("gap"):
+                aims = [{"test": tn, "knobs": {}, "fallback": True} for tn in t.get("tests") or []]
             targets[h] = aims
         groups = {str(r).split(".")[0].split("/")[0] for r in t.get("coverage") or []}
         out[t["name"]] = {
@@ -245,37 +288,48 @@ def closure(tp: Mapping, cov) -> dict:
             "bins": len(bins), "waived": waived, "hit": hit, "closure": frac, "percent": round(100 * frac, 2),
             "holes": holes, "unsampled": sorted(g for g in groups if db[g].samples == 0),
             "targets": targets, "checks": list(t.get("checks") or []),
+            "gap": t.get("gap"), "untargeted": [h for h in holes if not targets[h]],
         }
     total_hit = sum(all_bins.values())
     frac = total_hit / len(all_bins) if all_bins else 1.0
     return {"testpoints": out,
             "total": {"bins": len(all_bins), "hit": total_hit, "closure": frac, "percent": round(100 * frac, 2),
                       "closed": [n for n, r in out.items() if r["closure"] >= 1.0],
-                      "open": [n for n, r in out.items() if r["closure"] < 1.0]}}
+                      "open": [n for n, r in out.items() if r["closure"] < 1.0],
+                      "gaps": [n for n, r in out.items() if r["gap"]]}}
 
 
-def next_runs(result: Mapping, limit: int | None = None) -> list[dict]:
-    """Runs for a closure loop: [{"test", "knobs", "holes": [...]}], most holes targeted first."""
+def next_runs(result: Mapping, limit: int | None = None, fallback: bool = True) -> list[dict]:
+    """Runs for a closure loop: [{"test", "knobs", "holes": [...], "fallback"}]. Runs from explicit
+    targets come first, most holes first; then (if ``fallback``) a testpoint's tests with no knobs
+    for holes that no target aims at. Holes of testpoints with a ``gap`` have no run."""
     runs: dict[tuple, dict] = {}
     for tpn, r in result["testpoints"].items():
         for hole, aims in r["targets"].items():
             for a in aims:
-                key = (a["test"], tuple(sorted((k, repr(v)) for k, v in a["knobs"].items())))
-                run = runs.setdefault(key, {"test": a["test"], "knobs": a["knobs"], "holes": []})
+                if a.get("fallback") and not fallback:
+                    continue
+                key = (a["test"], repr(sorted(a["knobs"].items())), bool(a.get("fallback")))
+                run = runs.setdefault(key, {"test": a["test"], "knobs": a["knobs"], "holes": [],
+                                            "fallback": bool(a.get("fallback"))})
                 if hole not in run["holes"]:
                     run["holes"].append(hole)
-    ranked = sorted(runs.values(), key=lambda r: (-len(r["holes"]), r["test"]))
+    ranked = sorted(runs.values(), key=lambda r: (r["fallback"], -len(r["holes"]), r["test"]))
     return ranked[:limit] if limit else ranked
 
 
 def format_closure(result: Mapping, holes_per_testpoint: int = 5) -> str:
     t = result["total"]
     lines = [f"testplan closure: {t['percent']:.2f} % of {t['bins']} bins; "
-             f"{len(t['closed'])} testpoints closed, {len(t['open'])} open"]
+             f"{len(t['closed'])} testpoints closed, {len(t['open'])} open, {len(t['gaps'])} with a gap"]
     for name, r in result["testpoints"].items():
         flag = f"  [never sampled: {', '.join(r['unsampled'])}]" if r["unsampled"] else ""
+        if r["gap"] and r["holes"]:
+            flag += "  [GAP]"
         cov = f"{r['percent']:6.2f} %  {r['hit']}/{r['bins'] - r['waived']}" if r["bins"] else "  checks only"
         lines.append(f"  {name:<24} {cov}{flag}")
+        if r["gap"] and r["holes"]:
+            lines.append(f"      gap: {' '.join(str(r['gap']).split())}")
         for h in r["holes"][:holes_per_testpoint]:
             aim = r["targets"][h][0] if r["targets"][h] else None
             hint = f"  <- {aim['test']} {aim['knobs']}" if aim else ""
