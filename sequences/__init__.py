@@ -16,3 +16,9 @@ from .job import (  # noqa: E402,F401
 )
 from .library import SEQUENCES, SeqContext, generate, sequence, sequence_cost  # noqa: E402,F401
 from .randomize import Allocator, random_grant, random_job  # noqa: E402,F401
+
+__all__ = [
+    "Allocator", "ControlEvent", "EngineConfig", "GemmJob", "GrantProfile", "MemoryConfig", "SEQUENCES",
+    "SeqContext", "check_job", "check_job_list", "dump_jobs", "format_job", "generate", "jobs_from_yaml",
+    "jobs_to_yaml", "load_jobs", "random_grant", "random_job", "sequence", "sequence_cost",
+]

@@ -30,16 +30,15 @@ from typing import Any, Callable
 
 from redmule_verif.seeding import py_rng
 from redmule_verif.sequences.job import (
-    CONTROL_KINDS,
     CONTROL_PHASES,
     DISTRIBUTIONS,
     FORMATS,
     GRANT_KINDS,
+    LAUNCHES,
     OPS,
     ControlEvent,
     EngineConfig,
     GemmJob,
-    GrantProfile,
     MemoryConfig,
     check_job_list,
     load_jobs,
@@ -101,6 +100,8 @@ def sequence(name: str, doc: str = ""):
             raise ValueError(f"sequence {name!r} registered twice")
         SEQUENCES[name] = fn
         SEQUENCE_DOCS[name] = doc or (fn.__doc__ or "").strip()
+        if not fn.__doc__:
+            fn.__doc__ = doc
         fn.sequence_name = name
         return fn
 
@@ -196,6 +197,13 @@ def _random_jobs(ctx: SeqContext) -> list[GemmJob]:
     b = _Builder(ctx, "random_jobs")
     count = ctx.knob("count", 20)
     launch_w = ctx.knob("launch", {"serial": 80, "queued": 10, "race": 10})
+    if isinstance(launch_w, str):
+        launch_w = [s.strip() for s in launch_w.split(",")]
+    if isinstance(launch_w, (list, tuple)):
+        launch_w = {name: 1 for name in launch_w}
+    bad = [k for k in launch_w if k not in LAUNCHES]
+    if bad:
+        raise ValueError(f"knob launch: unknown launch mode(s) {bad}; use {', '.join(LAUNCHES)}")
     data = ctx.knob("data", None)
     ops, fmts = _ops(ctx), _fmts(ctx)
     for i in range(count):
@@ -413,11 +421,12 @@ def _multi_core(ctx):
 def _heavy_stalls(ctx):
     b = _Builder(ctx, "heavy_stalls")
     reps = ctx.knob("count", 1)
+    size = ctx.knob("size", 16)
     for _ in range(reps):
         for kind in ("random", "bursty", "banks"):
-            for op in _ops(ctx)[:3] if reps == 1 else _ops(ctx):
+            for op in _ops(ctx):
                 g = random_grant(b.rng, kind, heavy=True, n_cores=ctx.eng.N_CORES)
-                b.add(op=op, fmt=_fmts(ctx), grant=g, m=(1, 24), n=(1, 24), k=(1, 32))
+                b.add(op=op, fmt=_fmts(ctx), grant=g, m=(1, size), n=(1, size), k=(1, 2 * size))
     return b.jobs
 
 

@@ -57,7 +57,6 @@ from typing import Any, Sequence
 from redmule_verif.sequences.job import (
     ALL_FORMATS,
     DISTRIBUTIONS,
-    FORMATS,
     GRANT_KINDS,
     MAX_DIM,
     OPS,

@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import pathlib
 import random
 import subprocess
 import sys
@@ -159,7 +158,7 @@ def test_load_accepts_a_jobs_mapping_and_hand_written_ints(tmp_path):
 def test_shipped_directed_file():
     jobs = generate("directed", file="smoke")
     assert len(jobs) >= 3 and any(j.x is not None for j in jobs)
-    ref = pytest.importorskip("redmule_verif.ref")  # noqa: F841
+    pytest.importorskip("redmule_verif.ref")
     hand = next(j for j in jobs if j.name == "hand_1x2x1_gemm")
     assert hand.expected().view(np.float16)[0, 0] == np.float16(11.5)  # 0.5 + 1*3 + 2*4
 
@@ -443,7 +442,7 @@ def test_cancel_structure(fmt):
 
 
 def test_results_really_overflow_underflow_cancel():
-    ref = pytest.importorskip("redmule_verif.ref")  # noqa: F841
+    pytest.importorskip("redmule_verif.ref")
     j = lambda d, op="GEMM": GemmJob(op, "FP16", 16, 16, 16, B, B + 0x1000, B + 0x2000, data=d, data_seed=5)  # noqa
     z = class_counts(j("overflow").expected(), "FP16")
     assert z["+inf"] + z["-inf"] > 100
