@@ -118,18 +118,24 @@ class RedmuleEnv(uvm_env):
         d = self.dut
         d.waive_rq4_i.value = 1
         self.ctrl.expect_clear()
-        await self.write_reg(core, SOFT_CLEAR, value)
-        await ClockCycles(d.clk_i, 8 + 2)  # software waits 8 cycles after the response (spec section 3)
-        d.waive_rq4_i.value = 0
+        item = await self.write_reg(core, SOFT_CLEAR, value)
+        cocotb.start_soon(self._end_waiver())
+        return item.cycle
+
+    async def _end_waiver(self):
+        await ClockCycles(self.dut.clk_i, 8 + 2)  # software waits 8 cycles after the response (spec section 3)
+        self.dut.waive_rq4_i.value = 0
 
     async def reset_dut(self, cycles: int = 4):
         d = self.dut
         await RisingEdge(d.clk_i)
         d.rst_ni.value = 0
+        at = int(d.cycle_o.value)
         self.ctrl.reset()
         await ClockCycles(d.clk_i, cycles)
         d.rst_ni.value = 1
         await ClockCycles(d.clk_i, 2)
+        return at
 
     def arm_watchdog(self):
         eng = self.cfg.eng
@@ -160,9 +166,10 @@ class RedmuleEnv(uvm_env):
         await RisingEdge(self.dut.clk_i)
         self.dut.progress_clr_i.value = 0
 
-    def abort_outstanding(self):
+    def abort_outstanding(self, cycle):
         for rec in list(self.outstanding):
             rec.state = "aborted"
+            rec.abort_cycle = cycle
             self.job_ap.write(rec)
         if not self.outstanding:
             self.watchdog.disarm()

@@ -17,6 +17,7 @@ from pyuvm import uvm_component
 from redmule_verif.analysis import analysis_imp
 
 MAX_REPORTS = 5
+ABORT_GRACE = 16  # cycles an aborted job may still finish a request in flight
 
 
 class FootprintChecker(uvm_component):
@@ -24,43 +25,48 @@ class FootprintChecker(uvm_component):
         self.cfg = self.cdb_get("env_cfg")
         self.access_export = analysis_imp("access_export", self, self.write_access)
         self.job_export = analysis_imp("job_export", self, self.write_job)
-        self.evt_export = analysis_imp("evt_export", self, self.write_event)
+        self.evt_export = analysis_imp("evt_export", self, lambda pulse: None)  # records carry event cycles
         self.width = self.cfg.eng.dw // 8
-        self.queue = []        # outstanding records in trigger order
-        self.completed = []    # (record, event_cycle): accesses after the event are late
-        self.aborted = []
+        self.records = []      # every triggered job, in trigger order
         self.violations = []
 
     def write_job(self, rec):
         if rec.state == "triggered":
-            self.queue.append(rec)
-        elif rec.state == "aborted" and rec in self.queue:
-            self.queue.remove(rec)
-            self.aborted.append(rec)
+            self.records.append(rec)
 
-    def write_event(self, pulse):
-        if pulse.bit == 0 and self.queue:
-            rec = self.queue.pop(0)
-            self.completed.append(rec)
-            del self.completed[:-4]
+    @staticmethod
+    def _end(rec):
+        """Last cycle in which ``rec`` may own an access."""
+        if rec.event_cycle >= 0:
+            return rec.event_cycle
+        if rec.abort_cycle >= 0:
+            return rec.abort_cycle + ABORT_GRACE
+        return float("inf")
+
+    def _owner(self, cycle):
+        """The job running in ``cycle``: jobs run one at a time, in trigger order."""
+        for rec in self.records:
+            if rec.trigger_cycle - 1 <= cycle <= self._end(rec):
+                return rec
+        return None
 
     def _late_store(self, acc) -> bool:
         """A store into the Z of a job whose done event already came: reported as such."""
-        for done in reversed(self.completed):
+        for done in reversed(self.records):
             z0, z1 = done.z_range
-            if acc.cycle > done.event_cycle and any(z0 <= a < z1 for a, _ in acc.store_bytes()):
+            if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a, _ in acc.store_bytes()):
                 self._violate(f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
                               f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
                 return True
         return False
 
     def write_access(self, acc):
-        rec = self._owner(acc)
-        if rec is None and not acc.load and self._late_store(acc):
-            return
+        rec = self._owner(acc.cycle)
         if rec is None:
+            if not acc.load and self._late_store(acc):
+                return
             self._violate(f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle {acc.cycle} "
-                          f"while no job was outstanding")
+                          f"while no job was running")
             return
         rec.accesses += 1
         if rec.zero_job:
@@ -83,16 +89,6 @@ class FootprintChecker(uvm_component):
                               f"(access {acc.addr:#x} be={acc.be:#x})")
             else:
                 rec.last_store_cycle = acc.cycle
-
-    def _owner(self, acc):
-        for rec in self.completed:  # an access up to a job's own event cycle is that job's
-            if acc.cycle <= rec.event_cycle and acc.cycle >= rec.trigger_cycle - 1:
-                return rec
-        if self.queue:  # else the running job: the oldest outstanding one
-            return self.queue[0]
-        if self.aborted:
-            return self.aborted[-1]
-        return None
 
     def _violate(self, msg):
         self.violations.append(msg)

@@ -20,6 +20,7 @@ class JobRecord:
     expected: np.ndarray | None = None
     trigger_cycle: int = -1           # cycle of the TRIGGER write's response
     event_cycle: int = -1
+    abort_cycle: int = -1             # cycle of the SOFT_CLEAR write's response or of the reset
     state: str = "new"                # new / triggered / done / aborted
     expected_cycles: int = 0
     ranges: dict = dataclasses.field(default_factory=dict)  # name -> (start, end) byte ranges

@@ -198,10 +198,9 @@ class JobSequence(uvm_sequence):
         env = self.env
         env.coverage_control(ev.kind, phase)
         if ev.kind == "reset":
-            await env.reset_dut()
+            cycle = await env.reset_dut()
         else:
-            await env.soft_clear(rec.core, 0 if ev.kind == "soft_clear" else 1)
-        if rec.state == "triggered":
-            rec.state = "aborted"
-            env.job_ap.write(rec)
-        env.abort_outstanding()
+            cycle = await env.soft_clear(rec.core, 0 if ev.kind == "soft_clear" else 1)
+        env.abort_outstanding(cycle)
+        if ev.kind != "reset":
+            await ClockCycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)  # spec: registers usable 8 cycles later

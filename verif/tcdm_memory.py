@@ -10,6 +10,7 @@ in [base, base + size).
 from __future__ import annotations
 
 import numpy as np
+from cocotb.simtime import get_sim_time
 
 
 class MemoryRangeError(ValueError):
@@ -22,6 +23,10 @@ class TcdmMemory:
         self.base = base
         self.size = size
         self.handle = dut.mem
+        # words written in the current time step: the simulator shows them only once time
+        # moves on, so reads (and read-modify-writes of shared boundary words) overlay them
+        self._pending = {}
+        self._pending_time = None
         n = len(self.handle)
         if n * 4 != size:
             raise MemoryRangeError(f"the harness memory has {n * 4} bytes but the environment expects {size}: "
@@ -66,11 +71,21 @@ class TcdmMemory:
         self._write_words(0, np.full(self.size // 4, value, dtype=np.uint32))
 
     # -- word access through the simulator
+    def _pending_now(self) -> dict:
+        now = get_sim_time()
+        if now != self._pending_time:
+            self._pending, self._pending_time = {}, now
+        return self._pending
+
     def _read_words(self, w0: int, w1: int) -> np.ndarray:
         h = self.handle
-        return np.fromiter((int(h[i].value) for i in range(w0, w1)), dtype=np.uint32, count=w1 - w0)
+        pending = self._pending_now()
+        return np.fromiter((pending[i] if i in pending else int(h[i].value) for i in range(w0, w1)),
+                           dtype=np.uint32, count=w1 - w0)
 
     def _write_words(self, w0: int, words: np.ndarray) -> None:
         h = self.handle
+        pending = self._pending_now()
         for i, v in enumerate(words.tolist()):
             h[w0 + i].value = v
+            pending[w0 + i] = v
