@@ -25,6 +25,8 @@ from __future__ import annotations
 import itertools
 import pathlib
 import random
+
+import numpy as np
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -41,6 +43,7 @@ from redmule_verif.sequences.job import (
     GemmJob,
     MemoryConfig,
     check_job_list,
+    encode_exact,
     load_jobs,
 )
 from redmule_verif.sequences.randomize import Allocator, random_grant, random_job
@@ -298,14 +301,44 @@ def _special_storm(ctx):
     return b.jobs
 
 
+def _edge_data(fmt: str):
+    """Explicit data at the overflow boundary and for -0 by underflow, in format ``fmt``.
+
+    Job A (1 x 2 x 4): x = [max, 1], w = [[1, 1, -1, 1], [u/4, u/2, -u/2, u]] with u the
+    ulp at max, y = [-0, 0, 0, 0]: GEMM/MATMUL give max (rounded down), +Inf (the tie
+    rounds to even = overflow), -Inf, +Inf. Job B (1 x 1 x 2): x = [minsub],
+    w = [-minsub, minsub], y = [+0, -0]: the product underflows, GEMM gives -0, +0.
+    """
+    code = FORMATS[fmt]
+    e_bits, m_bits, bias = {0: (5, 2, 15), 1: (5, 10, 15), 2: (4, 3, 7)}[code]
+    emax = (1 << e_bits) - 2 - bias
+    maxv = (2 - 2.0 ** -m_bits) * 2.0 ** emax
+    u = 2.0 ** (emax - m_bits)
+    minsub = 2.0 ** (1 - bias - m_bits)
+    enc = lambda v: encode_exact(np.array(v, dtype=np.float64), fmt)  # noqa: E731
+    a = (enc([[maxv, 1.0]]), enc([[1.0, 1.0, -1.0, 1.0], [u / 4, u / 2, -u / 2, u]]), enc([[-0.0, 0.0, 0.0, 0.0]]))
+    bb = (enc([[minsub]]), enc([[-minsub, minsub]]), enc([[0.0, -0.0]]))
+    return a, bb
+
+
 @sequence("overflow_cancel", doc="value ranges that overflow, underflow and cancel: every op x format x "
-          "{overflow, underflow, cancel}")
+          "{overflow, underflow, cancel}, plus (knob edges) explicit jobs at the overflow boundary "
+          "(max finite, the tie that rounds to Inf) and -0 by underflow of a negative product")
 def _overflow_cancel(ctx):
     b = _Builder(ctx, "overflow_cancel")
+    edges = ctx.knob("edges", True)
     for op in _ops(ctx):
         for fmt in _fmts(ctx):
             for d in ("overflow", "underflow", "cancel"):
                 b.add(op=op, fmt=fmt, data=d, m=(1, 24), n=(1, 24), k=(1, 24))
+            if edges:
+                for x, w, y in _edge_data(fmt):
+                    m, n = x.shape
+                    job = GemmJob(op, fmt, m, n, w.shape[1], ctx.mem.base, ctx.mem.base, ctx.mem.base,
+                                  core=b.rng.randrange(ctx.eng.N_CORES), x=x, w=w,
+                                  y=None if op == "MATMUL" else y, name="")
+                    b.alloc.new_group()
+                    b.jobs.append(b.alloc.place(job, "random", "random"))
     return b.jobs
 
 

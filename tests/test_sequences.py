@@ -457,6 +457,19 @@ def test_results_really_overflow_underflow_cancel():
     assert z["+norm"] + z["-norm"] == 256
 
 
+def test_overflow_cancel_edge_jobs():
+    jobs = seq("overflow_cancel")
+    edges = [j for j in jobs if j.x is not None]
+    assert {(j.op, j.fmt) for j in edges} == {(o, f) for o in jobmod.OPS for f in jobmod.FORMATS}
+    assert all((j.y is None) == (j.op == "MATMUL") for j in edges)
+    assert not [j for j in generate("overflow_cancel", seed=1, edges=False) if j.x is not None]
+    pytest.importorskip("redmule_verif.ref")
+    for j in edges:
+        if j.op == "GEMM":
+            z = class_counts(j.expected(), j.fmt)
+            assert (z["+max"], z["+inf"], z["-inf"]) == (1, 2, 1) if j.n == 2 else (z["-zero"], z["+zero"]) == (1, 1)
+
+
 def test_class_weights_override():
     j = GemmJob("MINMAX", "FP8", 10, 10, 10, B, B + 0x100, B + 0x200, data="normal",
                 class_weights={"snan": 1, "-zero": 1}, data_seed=1)
