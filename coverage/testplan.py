@@ -23,7 +23,8 @@ File format (OpenTitan-style, one YAML mapping)::
 Knob values may hold placeholders ``{0}``, ``{1}``, ...: the parts of the hole's
 bin name, so one target line aims at each bin precisely (for the hole
 ``fp_class.op_fmt_z/GEMM/FP8/+inf``, ``{ops: ["{0}"], fmts: ["{1}"]}`` becomes
-``{ops: [GEMM], fmts: [FP8]}``).
+``{ops: [GEMM], fmts: [FP8]}``); ``{coverage_dir}`` is this package's folder (the
+directed witness jobs: ``{file: "{coverage_dir}/closure_witnesses.yaml"}``).
 
 A coverage reference is ``"covergroup"``, ``"covergroup.coverpoint"``,
 ``"covergroup.cross"`` or ``"covergroup.item/bin"`` (the bin an fnmatch glob,
@@ -99,11 +100,13 @@ def _placeholders(obj) -> set[int]:
 
 
 def fill_knobs(knobs, bin_ref: str):
-    """Knobs with "{i}" replaced by the i-th "/"-part of the bin of ``bin_ref`` ("cg.item/a/b/c")."""
+    """Knobs with "{i}" replaced by the i-th "/"-part of the bin of ``bin_ref`` ("cg.item/a/b/c")
+    and "{coverage_dir}" by this package's folder (where closure_witnesses.yaml lives)."""
     parts = bin_ref.partition("/")[2].split("/")
 
     def fill(obj):
         if isinstance(obj, str):
+            obj = obj.replace("{coverage_dir}", str(DEFAULT_TESTPLAN.parent))
             return _PLACEHOLDER.sub(lambda mo: parts[int(mo.group(1))], obj)
         if isinstance(obj, Mapping):
             return {k: fill(v) for k, v in obj.items()}

@@ -606,7 +606,10 @@ def test_testplan_closure_and_next_runs():
     assert tps["result_classes"]["waived"] == 24  # */*/snan
     hole = "fp_events.op_fmt_event/GEMM/FP8/overflow"
     # placeholders take the hole's bin parts
+    from redmule_verif.coverage.witnesses import WITNESS_FILE
+
     assert tps["overflow_underflow_cancel"]["targets"][hole] == [
+        {"test": "directed", "knobs": {"file": str(WITNESS_FILE)}},
         {"test": "ops_formats", "knobs": {"ops": ["GEMM"], "fmts": ["FP8"], "dists": ["overflow"]}}]
     assert tps["dim_65535"]["targets"]["shape.k_ext/65535"] == [{"test": "dim_65535", "knobs": {"dims": ["k"]}}]
     # a testpoint with a gap gives its untargeted holes no run
@@ -677,3 +680,30 @@ def test_placeholder_out_of_range_is_caught():
     bad["testpoints"][0]["targets"] = [{"bins": "job.op_x_fmt/*/*", "test": "ops_formats", "knobs": {"ops": ["{2}"]}}]
     with pytest.raises(TestplanError, match="placeholder"):
         validate_testplan(bad, RedmuleCoverage(ENG), TESTS)
+
+
+def test_witness_jobs_hit_their_bins_and_the_file_is_current():
+    """Each directed witness job hits the bins its name lists (reference model), never a waived bin;
+    the packaged job file is what witnesses.py generates; and every non-waived fp_events bin
+    and every +-max / qnan result bin has a witness."""
+    ref = _ref()
+    pytest.importorskip("redmule_verif.sequences.job")
+    from redmule_verif.coverage.witnesses import WITNESS_FILE, witness_jobs, witness_yaml
+
+    assert WITNESS_FILE.read_text() == witness_yaml(), "regenerate: python -m redmule_verif.coverage.witnesses"
+    jobs = witness_jobs()
+    total = RedmuleCoverage(ENG)
+    for j in jobs:
+        cov = RedmuleCoverage(ENG)
+        x, w, y = j.make_data()
+        z = ref.gemm_op(x, w, y, j.op, j.fmt)
+        cov.sample_job(j, x, w, y, z)
+        total.sample_job(j, x, w, y, z)
+        holes = set(cov.holes())
+        for b in j.name.split()[1:]:
+            assert b not in holes, f"{j.name}: z = {z}"
+        assert all(not g["waived_hit"] for g in cov.report()["covergroups"].values()), j.name
+    rep = total.report()["covergroups"]
+    assert rep["fp_events"]["items"]["op_fmt_event"]["closure"] == 1.0
+    zh = set(total["fp_class"]["op_fmt_z"].holes())
+    assert not {h for h in zh if h.endswith(("max", "qnan"))}
