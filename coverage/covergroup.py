@@ -160,6 +160,11 @@ class _Item:
         self.at_least = at_least
         self.samples = 0
 
+    def __repr__(self):
+        st = self.stats()
+        return (f"<{type(self).__name__} {self.name}: {st['hit']}/{st['bins'] - st['waived']} hit, "
+                f"{st['waived']} waived, {self.samples} samples>")
+
     # -- closure -------------------------------------------------------------
     def is_hit(self, b: str) -> bool:
         return self.hits[b] >= self.at_least
@@ -385,6 +390,11 @@ class Covergroup:
                 cr._bind(self.points, name)
             self.crosses[cr.name] = cr
         self.samples = 0
+
+    def __repr__(self):
+        r = self.report()
+        return (f"<Covergroup {self.name}: {r['percent']:.2f} % ({r['hit']}/{r['bins'] - r['waived']}), "
+                f"{self.samples} samples>")
 
     # -- sampling ------------------------------------------------------------
     def sample(self, **values) -> None:
@@ -657,6 +667,7 @@ class CoverageDB:
             with os.fdopen(fd, "w") as f:
                 json.dump(d, f, indent=1, sort_keys=False, default=_json_default)
                 f.write("\n")
+            os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

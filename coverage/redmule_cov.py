@@ -110,12 +110,12 @@ Covergroups, bins and waivers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .covergroup import CoverageDB, Coverpoint, Covergroup, Cross, Many, format_report
-from .fpclass import CLASSES, FMT_LAYOUT, classify, class_mask, fmt_name
+from .fpclass import CLASSES, classify, class_mask, fmt_name
 
 __all__ = ["RedmuleCoverage", "OPS", "FORMATS", "GRANT_KINDS", "CORE_ACTIONS", "CONTROL_KINDS",
            "CONTROL_PHASES", "LAUNCHES", "ZERO_REASONS", "REGISTERS", "JOB_REGISTERS", "FP_EVENTS",
