@@ -457,7 +457,7 @@ class Covergroup:
 
     # -- persistence and merging ---------------------------------------------
     def to_dict(self) -> dict:
-        d = {"samples": self.samples,
+        d = {"name": self.name, "samples": self.samples,
              "coverpoints": {n: cp.to_dict() for n, cp in self.points.items()},
              "crosses": {n: cr.to_dict() for n, cr in self.crosses.items()}}
         if self.description:
@@ -465,8 +465,16 @@ class Covergroup:
         return d
 
     @classmethod
-    def from_dict(cls, name: str, d: Mapping) -> "Covergroup":
-        """A data-only covergroup (bins, hits, waivers): reportable and mergeable, not sampleable."""
+    def from_dict(cls, d, name: str | None = None) -> "Covergroup":
+        """A data-only covergroup (bins, hits, waivers) from ``to_dict()``: reportable and mergeable,
+        not sampleable. ``name`` defaults to ``d["name"]`` (``from_dict(name, d)`` works too)."""
+        if isinstance(d, str):
+            d, name = name, d
+        if not isinstance(d, Mapping):
+            raise CoverageError(f"covergroup data must be a mapping, got {type(d).__name__}")
+        name = name if name is not None else d.get("name")
+        if not isinstance(name, str):
+            raise CoverageError("covergroup data without a name")
         try:
             points = [Coverpoint.from_dict(n, x) for n, x in d["coverpoints"].items()]
             crosses = [Cross.from_dict(n, x) for n, x in d.get("crosses", {}).items()]
@@ -484,7 +492,7 @@ class Covergroup:
         """Add the hit counts of other runs of this covergroup (in place; returns self)."""
         for other in others:
             if isinstance(other, Mapping):
-                other = Covergroup.from_dict(self.name, other)
+                other = Covergroup.from_dict(other, other.get("name", self.name))
             if other.name != self.name:
                 raise CoverageError(f"cannot merge covergroup {other.name!r} into {self.name!r}")
             mine, theirs = set(self.items()), set(other.items())
@@ -650,7 +658,7 @@ class CoverageDB:
     def from_dict(cls, d: Mapping, source: str = "<dict>") -> "CoverageDB":
         if not isinstance(d, Mapping) or d.get("schema") != SCHEMA:
             raise CoverageError(f"{source}: not a coverage file of schema {SCHEMA!r}")
-        groups = [Covergroup.from_dict(n, g) for n, g in d.get("covergroups", {}).items()]
+        groups = [Covergroup.from_dict(g, n) for n, g in d.get("covergroups", {}).items()]
         return cls(groups, d.get("config"), d.get("meta"))
 
     def save(self, path, run: Mapping | None = None) -> str:
@@ -710,7 +718,7 @@ class CoverageDB:
                 if n in self.groups:
                     self.groups[n].merge(g, strict=strict)
                 else:
-                    self.groups[n] = Covergroup.from_dict(n, g.to_dict())
+                    self.groups[n] = Covergroup.from_dict(g.to_dict(), n)
             self.meta["runs"] = list(self.meta.get("runs", [])) + list(other.meta.get("runs", []))
         return self
 

@@ -707,3 +707,14 @@ def test_witness_jobs_hit_their_bins_and_the_file_is_current():
     assert rep["fp_events"]["items"]["op_fmt_event"]["closure"] == 1.0
     zh = set(total["fp_class"]["op_fmt_z"].holes())
     assert not {h for h in zh if h.endswith(("max", "qnan"))}
+
+
+def test_covergroup_dict_round_trip():
+    g = small_group()
+    g.sample(op=Many(["a", "c"]), n=3)
+    d = json.loads(json.dumps(g.to_dict()))
+    h = Covergroup.from_dict(d)
+    assert h.name == "g" and h.to_dict() == g.to_dict() and h.report() == g.report()
+    assert Covergroup.from_dict("g", d).to_dict() == g.to_dict()  # (name, dict) order works too
+    with pytest.raises(CoverageError, match="without a name"):
+        Covergroup.from_dict({k: v for k, v in d.items() if k != "name"})
