@@ -5,6 +5,7 @@ from .job import (  # noqa: E402,F401
     EngineConfig,
     GemmJob,
     GrantProfile,
+    JobList,
     MemoryConfig,
     check_job,
     check_job_list,
@@ -18,7 +19,7 @@ from .library import SEQUENCES, SeqContext, generate, sequence, sequence_cost  #
 from .randomize import Allocator, random_grant, random_job  # noqa: E402,F401
 
 __all__ = [
-    "Allocator", "ControlEvent", "EngineConfig", "GemmJob", "GrantProfile", "MemoryConfig", "SEQUENCES",
+    "Allocator", "ControlEvent", "EngineConfig", "GemmJob", "GrantProfile", "JobList", "MemoryConfig", "SEQUENCES",
     "SeqContext", "check_job", "check_job_list", "dump_jobs", "format_job", "generate", "jobs_from_yaml",
     "jobs_to_yaml", "load_jobs", "random_grant", "random_job", "sequence", "sequence_cost",
 ]

@@ -601,6 +601,8 @@ class GemmJob:
             ctl.append(ev)
         self.control = ctl
         self.launch = _check_choice(o, "launch", self.launch, LAUNCHES)
+        if self.name is None:  # an empty "name:" in a YAML job file
+            self.name = ""
         if not isinstance(self.name, str):
             raise ValueError(f"GemmJob.name must be a string, got {type(self.name).__name__}")
         dt = _dtype(self.fmt_code)
@@ -1086,6 +1088,10 @@ def format_job(job: GemmJob) -> str:
     if any(a is not None for a in (job.x, job.w, job.y)):
         parts.append("explicit=" + "".join(n for n in "xwy" if getattr(job, n) is not None))
     return " ".join(parts)
+
+
+#: a job list, as dump_jobs writes and load_jobs / the directed sequence read it
+JobList = list[GemmJob]
 
 
 def _file_dict(job: GemmJob) -> dict:

@@ -146,23 +146,31 @@ LIGHT_GRANTS = {"always": 70, "random": 10, "bursty": 10, "banks": 10}
 class _Builder:
     """Accumulates a job list with correct placement of concurrently live jobs."""
 
-    def __init__(self, ctx: SeqContext, path: str):
+    def __init__(self, ctx: SeqContext, path: str, grant=None):
         self.ctx = ctx
+        self.path = path
         self.rng = ctx.rng(path)
         self.alloc = Allocator(ctx.mem, self.rng)
         self.jobs: list[GemmJob] = []
-        self.grant = ctx.knob("grant", None) or LIGHT_GRANTS
+        self.grant = ctx.knob("grant", None) or grant or LIGHT_GRANTS
         self.max_cycles = ctx.knob("max_cycles", 6000)
 
+    def append(self, job: GemmJob) -> GemmJob:
+        """Add a ready-made job (named path.index unless it has a name)."""
+        if not job.name:
+            job.name = f"{self.path}.{len(self.jobs)}"
+        self.jobs.append(job)
+        return job
+
     def add(self, launch: str = "serial", **kw) -> GemmJob:
+        """Add a random_job (knobs as random_job's); a serial job starts a new group."""
         if launch == "serial":
             self.alloc.new_group()
         kw.setdefault("grant", self.grant)
         kw.setdefault("max_cycles", self.max_cycles)
         kw.setdefault("max_elems", 4096)
         job = random_job(self.rng, self.ctx.eng, self.ctx.mem, allocator=self.alloc, launch=launch, **kw)
-        self.jobs.append(job)
-        return job
+        return self.append(job)
 
     def good(self, **kw) -> GemmJob:
         """A plain, correct job (e.g. after a victim)."""
@@ -338,7 +346,7 @@ def _overflow_cancel(ctx):
                                   core=b.rng.randrange(ctx.eng.N_CORES), x=x, w=w,
                                   y=None if op == "MATMUL" else y, name="")
                     b.alloc.new_group()
-                    b.jobs.append(b.alloc.place(job, "random", "random"))
+                    b.append(b.alloc.place(job, "random", "random"))
     return b.jobs
 
 
@@ -384,7 +392,7 @@ def _back_to_back(ctx):
         j = b.add(op=_ops(ctx), fmt=_fmts(ctx), core=core, m=(1, 30), n=(1, 30), k=(1, 30))
         if i == count // 3:
             b.alloc.new_group()
-            b.jobs.append(j.replace(name=""))  # identical job again
+            b.append(j.replace(name=""))  # identical job again
     return b.jobs
 
 
@@ -476,7 +484,7 @@ def _grant_profiles(ctx):
 @sequence("large_jobs", doc="large jobs: size^3 (knob size=128) and neighbours (M a multiple of L, "
           "remainders), count jobs; about 45k cycles each at 128")
 def _large_jobs(ctx):
-    b = _Builder(ctx, "large_jobs")
+    b = _Builder(ctx, "large_jobs", grant="always")
     size = ctx.knob("size", 128)
     count = ctx.knob("count", 3)
     eng = ctx.eng
@@ -497,7 +505,7 @@ def _large_jobs(ctx):
           "K=65535 (X 1 B + W + Z 131070 B); adjacent placement (1 byte to spare). "
           "~87k, ~262k, ~66k cycles. knob fmt (FP16 needs 256 KiB)")
 def _dim_65535(ctx):
-    b = _Builder(ctx, "dim_65535")
+    b = _Builder(ctx, "dim_65535", grant="always")
     fmt = ctx.knob("fmt", "FP8")
     other = ctx.knob("other", 1)
     dims = ctx.knob("dims", ["m", "n", "k"])
@@ -545,4 +553,7 @@ def _directed(ctx):
                 break
         else:
             raise ValueError(f"directed: job file {f!r} not found (nor in {DIRECTED_DIR})")
-    return load_jobs(p)
+    jobs = load_jobs(p)
+    for i, j in enumerate(jobs):
+        j.name = j.name or f"directed.{i}"
+    return jobs

@@ -336,7 +336,8 @@ def random_job(rng: random.Random, eng: EngineConfig | None = None, mem: MemoryC
       max_cycles: stall-free cycle estimate of drawn shapes (default 20000).
       align: "random" (any element-aligned base, default) | "word" | "unaligned"
           | {"X": r, "W": r, "Z": r} (base mod 4 per matrix).
-      class_weights: FP-class weights (class-drawn distributions only).
+      class_weights: FP-class weights (class-drawn distributions only: if the drawn
+          data distribution is structured, cancel or small_ints, "specials" is used).
       heavy: heavy grant stalls (default False); max_stall: for the profile.
       core: int or list/dict of core ids (default any of 0..N_CORES-1).
       launch (default "serial"), control (default []), name, data_seed (default drawn).
@@ -417,10 +418,13 @@ def random_job(rng: random.Random, eng: EngineConfig | None = None, mem: MemoryC
         job = GemmJob(op, fmt, m, n, k, mem.base, mem.base, mem.base, core=core, data_seed=data_seed, data=data,
                       class_weights=class_weights, grant=grant, control=list(kn("control") or []),
                       launch=kn("launch") or "serial", name=kn("name") or "")
-        try:
-            return alloc.place(job, placement, align)
-        except ValueError as e:
-            last_err = e
-            if fixed:
-                break
+        # random positions can fragment memory: retry, then fall back to packing
+        tries = [placement] * (20 if placement != "adjacent" else 1) + (["adjacent"] if placement != "adjacent" else [])
+        for how in tries:
+            try:
+                return alloc.place(job, how, align)
+            except ValueError as e:
+                last_err = e
+        if fixed:
+            break
     raise ValueError(f"random_job: could not place a job with knobs {knobs!r}: {last_err}")
