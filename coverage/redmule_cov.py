@@ -101,6 +101,9 @@ Covergroups, bins and waivers
 ``acquire``    answer ("job_id", "-1", "-2"), context of the job id ("ctx0",
                "ctx1"), id edges ("0", "255": the 8-bit counter's wrap).
 ``control``    kind x phase (``kind_x_phase``).
+``recovery``   kind x phase of the control events that a correct job with data
+               (``sample_job`` with a result z) completed after: "each followed
+               by a correct job" of spec section 8.
 ``zero_job``   reason (m0, n0, k0, fmt3 .. fmt7).
 ``queue``      depth (0, 1).
 ``regs``       register x direction (``reg_x_dir``), job register x context
@@ -228,6 +231,7 @@ class RedmuleCoverage:
         self.access_bytes = (16 * self.tile_k + 32) // 8  # DW/8: one TCDM access
         self.config = {"L": self.L, "H": self.H, "P": self.P, "N_CORES": self.N_CORES}
         self.db = CoverageDB(self._declare(), config=self.config)
+        self._since_control: list[tuple[str, str]] = []  # control events not yet followed by a good job
 
     # ------------------------------------------------------------------ declaration
     def _declare(self) -> list[Covergroup]:
@@ -303,6 +307,10 @@ class RedmuleCoverage:
                                              Coverpoint.of_values("phase", CONTROL_PHASES)],
                                  [Cross("kind_x_phase", ["kind", "phase"])],
                                  "SOFT_CLEAR and reset in every phase of a job"))
+        groups.append(Covergroup("recovery", [Coverpoint.of_values("kind", CONTROL_KINDS),
+                                              Coverpoint.of_values("phase", CONTROL_PHASES)],
+                                 [Cross("kind_x_phase", ["kind", "phase"])],
+                                 "a correct job with data completed after each SOFT_CLEAR / reset"))
         groups.append(Covergroup("zero_job", [Coverpoint.of_values("reason", ZERO_REASONS)], [],
                                  "jobs that complete without memory traffic"))
         groups.append(Covergroup("queue", [Coverpoint.of_values("depth", (0, 1))], [],
@@ -341,6 +349,10 @@ class RedmuleCoverage:
         (sample them with ``sample_zero_job``)."""
         if zero_job_reasons(job):
             return
+        if z is not None:  # a completed job with a result: the engine recovered from earlier controls
+            for kind, phase in self._since_control:
+                self.db["recovery"].sample(kind=kind, phase=phase)
+            self._since_control.clear()
         op = op_name(_get(job, "op"))
         fmt = FORMATS[_fmt_code(_get(job, "fmt"))]
         m, n, k = (int(_get(job, d)) for d in ("m", "n", "k"))
@@ -423,6 +435,7 @@ class RedmuleCoverage:
         if kind not in CONTROL_KINDS or phase not in CONTROL_PHASES:
             raise ValueError(f"sample_control: ({kind!r}, {phase!r}) is not in {CONTROL_KINDS} x {CONTROL_PHASES}")
         self.db["control"].sample(kind=kind, phase=phase)
+        self._since_control.append((kind, phase))
 
     def sample_zero_job(self, reason) -> None:
         """A job completed without memory traffic: one of ZERO_REASONS (or a list of them)."""
@@ -493,3 +506,4 @@ class RedmuleCoverage:
 
     def reset(self) -> None:
         self.db.reset()
+        self._since_control.clear()

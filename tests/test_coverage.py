@@ -293,7 +293,7 @@ def test_classification_matches_sequences_classify():
 def test_declaration_and_waivers():
     cov = RedmuleCoverage(ENG)
     names = ["job", "fp_class", "fp_events", "shape", "layout", "grant", "core", "acquire", "control",
-             "zero_job", "queue", "regs"]
+             "recovery", "zero_job", "queue", "regs"]
     assert list(cov.groups) == names
     fc = cov["fp_class"]
     assert len(fc["op_fmt_x"].bin_names) == 8 * 3 * 12
@@ -718,3 +718,18 @@ def test_covergroup_dict_round_trip():
     assert Covergroup.from_dict("g", d).to_dict() == g.to_dict()  # (name, dict) order works too
     with pytest.raises(CoverageError, match="without a name"):
         Covergroup.from_dict({k: v for k, v in d.items() if k != "name"})
+
+
+def test_recovery_after_control():
+    cov = RedmuleCoverage(ENG)
+    u8 = np.zeros((1, 1), np.uint8)
+    cov.sample_control("reset", "load")
+    cov.sample_control("soft_clear", "store")
+    cov.sample_job(job(fmt="FP8", m=1, n=1, k=1), u8, u8, u8, None)  # no result (a victim): no recovery
+    cov.sample_zero_job("m0")  # a zero job is no proof of recovery
+    assert cov["recovery"].samples == 0
+    cov.sample_job(job(fmt="FP8", m=1, n=1, k=1), u8, u8, u8, u8)
+    rec = cov["recovery"]["kind_x_phase"]
+    assert rec.hits["reset/load"] == 1 and rec.hits["soft_clear/store"] == 1 and sum(rec.hits.values()) == 2
+    cov.sample_job(job(fmt="FP8", m=1, n=1, k=1), u8, u8, u8, u8)
+    assert sum(rec.hits.values()) == 2  # counted once per control event
