@@ -48,11 +48,11 @@ Covergroups, bins and waivers
                  from +0), so Y has no class to sample.
                - ``z_cls`` snan (and so every */*/snan of ``op_fmt_z``): every NaN
                  an operation produces is the canonical quiet NaN (spec 5) and the
-                 FP16 -> FP8 cast maps NaN to the canonical NaN; a step can only
-                 pass a NaN operand through unchanged in min/max, and
-                 minimumNumber/maximumNumber never return a NaN when the other
-                 operand is a number, and return the canonical NaN when both are
-                 NaN. N >= 1, so every result went through at least one step.
+                 FP16 -> FP8 cast maps NaN to the canonical NaN; no step returns
+                 a NaN operand unchanged (fma, + and * give the canonical NaN;
+                 minimumNumber/maximumNumber return the number when one operand
+                 is NaN and the canonical NaN when both are). N >= 1, so every
+                 result went through at least one step.
 
                Deliberately NOT waived (reachable, with the witness): every other
                Z class of every op. Y carries any class into Z (z = Y when the
@@ -78,7 +78,8 @@ Covergroups, bins and waivers
                  of an FP8 value is exact), so the result's class is the class of
                  an operand it depends on, or NaN.
                - invalid for ADDMAX, ADDMIN, MULMAX, MULMIN, MAXMIN, MINMAX: z
-                 starts at Y, which is not NaN here, and each step is max/min(a, z)
+                 starts at Y, which is not NaN (the event requires no NaN
+                 operand), and each step is max/min(a, z)
                  with maximumNumber/minimumNumber semantics, which returns a number
                  when z is a number; by induction the result is never NaN.
                A waived bin that is hit anyway is reported as ``waived_hit``
@@ -146,17 +147,17 @@ _MINMAX_CHAIN = ("ADDMAX", "ADDMIN", "MULMAX", "MULMIN", "MAXMIN", "MINMAX")
 
 W_Y_MATMUL = ("MATMUL does not read Y (spec 4: z starts from +0, Y is not read), so there is no Y "
               "class to sample")
-W_SNAN_RESULT = ("every NaN an operation produces is the canonical quiet NaN (spec 5), the FP16->FP8 "
-                 "cast maps NaN to the canonical NaN, and min/max (maximumNumber/minimumNumber) never "
-                 "return a NaN operand when the other is a number and give the canonical NaN when both "
-                 "are NaN; N >= 1, so every result went through at least one such step")
+W_SNAN_RESULT = ("every NaN an operation produces is the canonical quiet NaN (spec 5) and the FP16->FP8 "
+                 "cast maps NaN to the canonical NaN; no step returns a NaN operand unchanged (fma, +, * "
+                 "give the canonical NaN; min/max return the number when one operand is NaN and the "
+                 "canonical NaN when both are); N >= 1, so every result went through at least one step")
 W_MINMAX_SELECT = ("MAXMIN/MINMAX compute min(max(x, w), z) / max(min(x, w), z): every step returns one "
                    "of its operands or the canonical NaN (FP8 operands widen exactly and the final cast "
                    "of an FP8 value is exact), so a result of class Inf/subnormal/zero needs an operand "
                    "of that class")
-W_NO_INVALID = ("z starts at Y, not NaN here, and every step is max/min(a, z) with maximumNumber/"
-                "minimumNumber semantics, which returns a number when z is a number: by induction the "
-                "result is never NaN without a NaN operand")
+W_NO_INVALID = ("z starts at Y, not NaN (the event requires no NaN operand), and every step is "
+                "max/min(a, z) with maximumNumber/minimumNumber semantics, which returns a number when z "
+                "is a number: by induction the result is never NaN without a NaN operand")
 W_FP16_ODD = ("FP16 elements are 2 bytes and bases need element alignment (spec 6): an FP16 base is "
               "even, so base mod 4 is 0 or 2")
 
