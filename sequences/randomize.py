@@ -326,7 +326,7 @@ def random_job(rng: random.Random, eng: EngineConfig | None = None, mem: MemoryC
     Knobs (all optional):
       op, fmt, data, placement, grant: one value, a list (uniform) or a dict
           value -> weight. fmt may name UNSUPPORTED3..7. grant may also be a
-          GrantProfile. Defaults: every op; FP16 2 : FP8 1 : FP8ALT 1;
+          GrantProfile or its dict ({"kind": "random", "p": 0.2, ...}). Defaults: every op; FP16 2 : FP8 1 : FP8ALT 1;
           DEFAULT_DATA_WEIGHTS; DEFAULT_PLACEMENT_WEIGHTS; DEFAULT_GRANT_WEIGHTS.
       m, n, k: an int (fixed; budgets do not apply) or a (lo, hi) range
           (default 1..65535, kept small by the budgets).
@@ -359,6 +359,8 @@ def random_job(rng: random.Random, eng: EngineConfig | None = None, mem: MemoryC
     placement = pick(rng, kn("placement") or DEFAULT_PLACEMENT_WEIGHTS, "placement", PLACEMENTS)
     align = kn("align") or "random"
     gspec = kn("grant")
+    if isinstance(gspec, dict) and "kind" in gspec:  # a whole profile, e.g. from a JSON knob
+        gspec = GrantProfile.from_dict(gspec)
     if isinstance(gspec, GrantProfile):
         grant = gspec
     else:

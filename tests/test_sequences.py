@@ -510,6 +510,9 @@ def test_random_job_knobs():
         check_job(j, eng, mem)
     j = random_job(rng, eng, mem, m=70, n=(3, 3), k=0, op={"ADDMAX": 1}, grant="bursty", core=[6], data="cancel")
     assert (j.m, j.n, j.k, j.op, j.grant.kind, j.core, j.data) == (70, 3, 0, "ADDMAX", "bursty", 6, "cancel")
+    j = random_job(rng, eng, mem, grant={"kind": "random", "p": 0.2, "seed": 5})
+    assert j.grant == GrantProfile("random", p=0.2, seed=5)
+    assert generate("random_jobs", seed=1, count=3, grant={"kind": "bursty", "off": 40})[2].grant.off == 40
     sizes = [random_job(rng, eng, mem) for _ in range(200)]
     assert all(s.m * s.n + s.n * s.k + s.m * s.k <= 8192 and s.est_cycles(eng) <= 20000 for s in sizes)
     assert len({(s.m, s.n, s.k) for s in sizes}) > 150
