@@ -48,12 +48,22 @@ def env_config(rtl=None, top="redmule", parameters=None, mem_words=32768, mem_ba
 
 def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, timeout: float | None = 600,
              waves: bool = False, extra_env: dict | None = None, plusargs=(), module: str = TEST_MODULE,
-             python_path=()) -> dict:
+             python_path=(), assert_cycles: bool | None = None) -> dict:
+    """Run ``test`` with ``seed`` on ``sim`` in ``out_dir``; returns its record.
+
+    assert_cycles: make the timing model an assertion (always-grant, compute-bound
+    jobs) rather than a report; by default on for the project's own RTL only,
+    whose cycle counts are part of its specification.
+    """
     out = pathlib.Path(out_dir)
+    if assert_cycles is None:
+        assert_cycles = str(DEFAULT_RTL) in sim.config.sources
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("summary.json", "coverage.json", "tcdm_trace.log"):
         (out / stale).unlink(missing_ok=True)
     env = {"REDMULE_TEST": test, "REDMULE_SEED": str(int(seed)), "REDMULE_KNOBS": json.dumps(knobs or {})}
+    if assert_cycles:
+        env["REDMULE_ASSERT_CYCLES"] = "1"
     env.update(extra_env or {})
     res = run_cocotb(sim, module, python_path=python_path, testcase=test, seed=seed, test_dir=out, extra_env=env,
                      timeout=timeout, waves=waves, plusargs=["+tcdm_log=tcdm_trace.log", *plusargs])
