@@ -77,7 +77,9 @@ module redmule_z_buffer #(
           Z_EMPTY:   if (claim_i && claim_slot_i == s[0])
                        state_q[s] <= (y_done_i && y_slot_i == s[0]) ? Z_READY : Z_LOADING;
           Z_LOADING: if (y_done_i && y_slot_i == s[0])      state_q[s] <= Z_READY;
-          Z_READY:   if (start_i && tile_slot_i == s[0])    state_q[s] <= Z_BUSY;
+          // with P = 0 a one-step tile (N = 1) starts and completes in one cycle
+          Z_READY:   if (start_i && tile_slot_i == s[0])
+                       state_q[s] <= (res_done_i && res_slot_i == s[0]) ? Z_FULL : Z_BUSY;
           Z_BUSY:    if (res_done_i && res_slot_i == s[0])  state_q[s] <= Z_FULL;
           Z_FULL:    if (release_i && st_slot_i == s[0])    state_q[s] <= Z_EMPTY;
           default:   state_q[s] <= Z_EMPTY;
