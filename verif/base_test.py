@@ -32,6 +32,7 @@ CLOCK_PERIOD_NS = 2
 
 class BaseTest(uvm_test):
     sequence_name = None  # library sequence this test runs (default: the test's own name)
+    sequence_class = JobSequence  # the virtual sequence that runs the jobs
 
     def build_phase(self):
         seed = os.environ.get("REDMULE_SEED") or os.environ.get("COCOTB_RANDOM_SEED") or cocotb.RANDOM_SEED
@@ -74,7 +75,9 @@ class BaseTest(uvm_test):
         await ClockCycles(dut.clk_i, 2)
         self.jobs = self.make_jobs()
         self.logger.info("test %s seed %d: %d jobs", self.cfg.test, self.cfg.seed, len(self.jobs))
-        self.sequence = JobSequence("jobs", self.env, self.jobs)
+        self.sequence = self.sequence_class("jobs", self.env, self.jobs)
+        if hasattr(self, "rounds"):
+            self.sequence.rounds = self.rounds
         await self.sequence.start()
         await RisingEdge(dut.clk_i)
         self.drop_objection()

@@ -156,6 +156,8 @@ class CtrlModel(uvm_component):
                     return
         self._error(f"REG read of {self._name(item.offset)} by core {item.core} in cycle {item.cycle} "
                     f"returned {item.rdata:#010x}, expected {pred:#010x}")
+        if (item.offset & 0x3FF) != R.ACQUIRE:
+            self._read(self.s, item, commit=True)  # its side effects (FINISHED clears) still happen
         self._resync(item)
 
     # ------------------------------------------------------------------ model
@@ -218,8 +220,10 @@ class CtrlModel(uvm_component):
             return sum((1 << (8 * c)) for c in range(2) if s.ctx[c].state in (QUEUED, RUNNING))
         if sel == 0 and idx == R.RUNNING_JOB:
             return s.running_job  # None: not predictable
-        if sel == 0 and idx in (R.TRIGGER, R.SOFT_CLEAR):
+        if sel == 0 and idx == R.TRIGGER:
             return 0
+        if sel == 0 and idx == R.SOFT_CLEAR:
+            return None  # the spec gives no read value for SOFT_CLEAR
         if idx in R.JOB_REGS:
             if sel == 0:
                 res = self._reserved(s)

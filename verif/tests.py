@@ -11,6 +11,9 @@ from __future__ import annotations
 import cocotb
 
 from redmule_verif.base_test import BaseTest, run_uvm_test
+from redmule_verif.reg_sequence import RegAccessSequence
+from redmule_verif.seeding import np_rng
+from redmule_verif.sequences.job import OP_NAMES, GemmJob
 from redmule_verif.sequences.library import SEQUENCES
 
 
@@ -28,3 +31,36 @@ def _make_test(name: str):
 TEST_CLASSES = {}
 for _name in sorted(SEQUENCES):
     TEST_CLASSES[_name], globals()[_name] = _make_test(_name)
+
+
+class RegAccessTest(BaseTest):
+    """Every row of the register table (spec section 3), checked by the control model."""
+
+    sequence_class = RegAccessSequence
+
+    def build_phase(self):
+        super().build_phase()
+        self.rounds = int(self.cfg.knobs.get("rounds", 3))
+
+    def make_jobs(self):
+        rounds = int(self.cfg.knobs.get("rounds", 3))
+        rng = np_rng(self.cfg.seed, "reg_access.jobs")
+        b, jobs = self.cfg.mem.base, []
+        for r in range(rounds):
+            slot = b + r * 0x4000
+            jobs.append(GemmJob("GEMM", "FP16", 24, 64, 32, slot, slot + 0x1000, slot + 0x2000,
+                                data_seed=int(rng.integers(1 << 32))))
+            jobs.append(GemmJob(OP_NAMES[int(rng.integers(8))], "FP8", 12, 16, 16, slot + 0x3000, slot + 0x3100,
+                                slot + 0x3200, data_seed=int(rng.integers(1 << 32))))
+        return jobs
+
+
+@cocotb.test()
+async def reg_access(dut):
+    """Every row of the register table (spec section 3), checked by the control model."""
+    await run_uvm_test(RegAccessTest)
+
+
+TEST_CLASSES["reg_access"] = RegAccessTest
+#: tests that are not library sequences
+EXTRA_TESTS = ("reg_access",)
