@@ -58,7 +58,7 @@
 //  * Anybody may write the job registers and TRIGGER of the RESERVED context
 //    (the reserving core is not recorded). A new ACQUIRE does not clear the
 //    reserved context's job registers: they keep the last values written.
-//  * SOFT_CLEAR(0) clears ids counter, FINISHED and all job registers of both
+//  * SOFT_CLEAR(0) clears the job-id counter, FINISHED and all job registers of both
 //    contexts, but not RUNNING_JOB (it keeps the id of the last job started).
 //  * busy_o is high while any context is QUEUED or RUNNING (from the TRIGGER
 //    write of a job until its completion, without a gap between back-to-back
