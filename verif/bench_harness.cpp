@@ -44,6 +44,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <ctime>
 #include <vector>
 
 #include "Vtop.h"
@@ -73,6 +74,12 @@ inline bool be_bit(const T& be, int b) {  // byte enables: QData (<= 64 bytes...
 }
 template <std::size_t N>
 inline bool be_bit(const VlWide<N>& be, int b) { return (be[b >> 5] >> (b & 31)) & 1; }
+
+double cpu_seconds() {  // CPU time of this process (robust to other jobs sharing the cores)
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
 
 inline uint32_t xs32(uint32_t x) {
     x ^= x << 13;
@@ -353,6 +360,7 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> rdata(NW, 0);
     const unsigned evt_bit = 2 * o.core;
     std::chrono::steady_clock::time_point t_trig, t_evt;
+    double cpu_trig = 0, cpu_evt = 0;
 
     top->clk_i = 0;
     top->rst_ni = 0;
@@ -432,12 +440,14 @@ int main(int argc, char** argv) {
                 triggered = true;
                 trigger_cycle = cycle;
                 t_trig = std::chrono::steady_clock::now();
+                cpu_trig = cpu_seconds();
             }
             inflight = -1;
         }
         if (triggered && ((top->evt_o >> evt_bit) & 1)) {
             event_cycle = cycle;
             t_evt = std::chrono::steady_clock::now();
+            cpu_evt = cpu_seconds();
             done = true;
         }
         // the grant stream is reseeded right before TRIGGER goes out, as the env's responder does
@@ -492,11 +502,12 @@ int main(int argc, char** argv) {
     std::printf("{\"status\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"op\": \"%s\", \"fmt\": \"%s\", "
                 "\"profile\": \"%s\", \"p\": %g, \"seed\": %u, \"cycles\": %" PRIu64 ", \"trigger_cycle\": %" PRIu64
                 ", \"event_cycle\": %" PRIu64 ", \"total_cycles\": %" PRIu64 ", \"wall_s\": %.6f, "
-                "\"total_wall_s\": %.6f, \"cycles_per_s\": %.1f, \"loads\": %" PRIu64 ", \"stores\": %" PRIu64
+                "\"total_wall_s\": %.6f, \"cpu_s\": %.6f, \"cycles_per_s\": %.1f, \"cycles_per_cpu_s\": %.1f, \"loads\": %" PRIu64 ", \"stores\": %" PRIu64
                 ", \"req_cycles\": %" PRIu64 ", \"z_check\": \"%s\", \"z_mismatches\": %" PRIu64
                 ", \"first_mismatch\": %" PRIu64 ", \"dw\": %d}\n",
                 bad ? "fail" : "pass", o.m, o.n, o.k, OP_NAMES[o.op], FMT_NAMES[o.fmt], MODE_NAMES[o.mode], o.p,
-                o.seed, cycles, trigger_cycle, event_cycle, cycle, wall, total, wall > 0 ? cycles / wall : 0.0,
+                o.seed, cycles, trigger_cycle, event_cycle, cycle, wall, total, cpu_evt - cpu_trig,
+                wall > 0 ? cycles / wall : 0.0, cpu_evt > cpu_trig ? cycles / (cpu_evt - cpu_trig) : 0.0,
                 loads, stores, req_cycles, zcheck, bad, first_bad, NW * 32);
     return bad ? 1 : 0;
 }

@@ -171,6 +171,8 @@ class RedmuleEnv(uvm_env):
             rec.state = "aborted"
             rec.abort_cycle = cycle
             self.job_ap.write(rec)
+            if getattr(rec, "done", None) is not None:
+                rec.done.set()  # whoever waits for it stops waiting: no event will come
         if not self.outstanding:
             self.watchdog.disarm()
 

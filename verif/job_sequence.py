@@ -139,6 +139,8 @@ class JobSequence(uvm_sequence):
             if rec.state == "aborted":
                 return
         await First(*waiters)
+        if rec.state == "aborted":
+            return  # dropped by a SOFT_CLEAR or reset of another job
         if rec.state != "done":
             raise JobAbandoned(f"{rec.describe()} did not complete: {env.watchdog.reason}")
         env.job_finished(rec)

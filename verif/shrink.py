@@ -683,6 +683,7 @@ def sim_from_args(args, coverage: bool = False):
 
     params = dict(getattr(args, "params", None) or {})
     params.update(dict(getattr(args, "params_list", None) or []))
+    params.update(dict(_parse_param(s) for s in (getattr(args, "param", None) or [])))
     mem_kib = getattr(args, "mem_kib", None) or 128
     cfg = env_config(getattr(args, "rtl", None) or None, top=getattr(args, "top", None) or "redmule",
                      parameters=params, mem_words=int(mem_kib) * 256, coverage=coverage,
@@ -699,6 +700,7 @@ def build_args_of(args) -> list[str]:
         out += ["--top", args.top]
     params = dict(getattr(args, "params", None) or {})
     params.update(dict(getattr(args, "params_list", None) or []))
+    params.update(dict(_parse_param(s) for s in (getattr(args, "param", None) or [])))
     for k, v in sorted(params.items()):
         out += ["-P", f"{k}={v}"]
     if getattr(args, "mem_kib", None) not in (None, 128):
@@ -718,14 +720,22 @@ def main(args) -> int:
         print(f"error: --knobs: {e}", file=sys.stderr)
         return 2
     try:
-        sim = sim_from_args(args)
-    except Exception as e:  # BuildError, bad parameters
+        try:
+            from redmule_verif import cli
+        except ImportError:  # pragma: no cover - standalone, before the CLI existed
+            cli = None
+        if cli is not None and hasattr(cli, "build_sim"):
+            sim = cli.build_sim(args, quiet=args.json)
+            bargs = cli.dut_build_args(args)
+        else:
+            sim, bargs = sim_from_args(args), build_args_of(args)
+    except Exception as e:  # BuildError, UsageError, bad parameters
         print(f"error: {e}", file=sys.stderr)
         return 2
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
     try:
         res = shrink(sim, args.test, args.seed, knobs, args.budget_runs, args.out, args.output, args.timeout,
-                     log=log, build_args=build_args_of(args))
+                     log=log, build_args=bargs)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -739,7 +749,12 @@ def main(args) -> int:
 def _standalone(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m redmule_verif.shrink", description=__doc__.split("\n\n")[0])
     add_arguments(ap)
-    add_common_arguments(ap)
+    try:
+        from redmule_verif.cli import add_dut_options
+
+        add_dut_options(ap)
+    except ImportError:  # pragma: no cover
+        add_common_arguments(ap)
     return main(ap.parse_args(argv))
 
 

@@ -42,10 +42,17 @@ class TcdmResponder(uvm_component):
         d = self.dut
         if profile.kind not in MODES:
             raise ValueError(f"unknown grant profile {profile.kind!r}; use one of {sorted(MODES)}")
+        limits = [("n_banks", profile.n_banks, 1, 32), ("n_cores", profile.n_cores, 0, 8),
+                  ("on", profile.on, 1, 0xFFFF), ("off", profile.off, 0, 0xFFFF),
+                  ("max_stall", profile.max_stall, 0, 0xFFFFFFFF)]
+        for name, value, lo, hi in limits:
+            if not lo <= value <= hi:
+                raise ValueError(f"grant profile {profile.summary()}: {name}={value} is outside what the memory "
+                                 f"model offers ({lo}..{hi}); choose a value in that range")
         d.gnt_mode_i.value = MODES[profile.kind]
-        d.gnt_p_i.value = min(0xFFFF, max(0, int(round(profile.p * 65536))))
+        d.gnt_p_i.value = min(0xFFFF, max(0, int(round(profile.p * 65536))))  # p = 1 is 0xFFFF: always
         d.gnt_on_i.value = max(1, min(0xFFFF, int(profile.on)))
-        d.gnt_off_i.value = max(1, min(0xFFFF, int(profile.off)))
+        d.gnt_off_i.value = max(1, int(profile.off))  # off = 0: refusing runs end at once
         d.gnt_core_rate_i.value = min(0xFFFF, max(0, int(round(profile.core_rate * 65536))))
         d.gnt_n_banks_i.value = max(1, min(32, int(profile.n_banks)))
         d.gnt_n_cores_i.value = max(0, min(8, int(profile.n_cores)))
