@@ -273,7 +273,16 @@ def cmd_regress(args) -> int:
     runs = plan(suite, out, base, seeds=args.seeds, timeout=args.timeout)
     print(f"suite {suite.name}: {len(runs)} runs ({len(suite.entries)} entries), base seed {base}, -j {args.jobs}, "
           f"out {out}" + (f" (earlier results kept in {archived})" if archived else ""), flush=True)
-    sim = build_sim(args)
+    from redmule_verif.build import BuildError
+
+    try:
+        sim = build_sim(args)
+    except BuildError as exc:
+        from redmule_verif.regress import write_build_failure
+
+        write_build_failure(out, suite, base, str(exc), dut_build_args(args))
+        print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}): {exc}", file=sys.stderr)
+        return 2
 
     def waves_sim():
         return build_sim(args, waves=True)

@@ -200,13 +200,15 @@ def _key(test, knobs) -> str:
 
 
 def plan_runs(testplan, merged_db, tests, rng: random.Random, tried: Mapping[str, int] | None = None,
-              eng=None) -> list[tuple[str, dict]]:
+              eng=None, max_tries: int = 3) -> list[tuple[str, dict]]:
     """Runs in the order a closure loop should make them: [(test, knobs)].
 
     First the testplan targets aimed at open bins (most holes first; among equals
     the ones tried fewer times first, then in ``rng`` order), then one plain run of
-    every test (``{}`` knobs, in ``rng`` order). Only tests in ``tests``.
-    ``tried`` maps ``_key(test, knobs)`` to how often a run was already made.
+    every test (``{}`` knobs, in ``rng`` order), then the targets already tried
+    ``max_tries`` times without closing their bins (a hole no run reaches must not
+    starve the others). Only tests in ``tests``. ``tried`` maps
+    ``_key(test, knobs)`` to how often that run was made.
     """
     from redmule_verif.coverage.testplan import closure, load_testplan, next_runs
 
@@ -219,14 +221,13 @@ def plan_runs(testplan, merged_db, tests, rng: random.Random, tried: Mapping[str
     targeted = [r for r in next_runs(res) if r["test"] in allowed]
     keyed = [((tried.get(_key(r["test"], r["knobs"]), 0), -len(r["holes"]), rng.random()), r) for r in targeted]
     keyed.sort(key=lambda kv: kv[0])
-    out = [(r["test"], copy.deepcopy(dict(r["knobs"]))) for _, r in keyed]
-    seen = {_key(t, k) for t, k in out}
+    first = [(r["test"], copy.deepcopy(dict(r["knobs"]))) for k, r in keyed if k[0] < max_tries]
+    demoted = [(r["test"], copy.deepcopy(dict(r["knobs"]))) for k, r in keyed if k[0] >= max_tries]
+    seen = {_key(t, k) for t, k in first + demoted}
     rest = list(tests)
     rng.shuffle(rest)
-    for t in rest:
-        if _key(t, {}) not in seen:
-            out.append((t, {}))
-    return out
+    plain = [(t, {}) for t in rest if _key(t, {}) not in seen]
+    return first + plain + demoted
 
 
 # =========================================================================== realizing a target

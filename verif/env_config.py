@@ -31,6 +31,7 @@ class EnvConfig:
     cycle_tolerance: float = 1.05
     idle_gap_max: int = 3            # register agents: random idle cycles between accesses
     store_resp: bool = True          # memory answers stores with r_valid too (the DUT must ignore it)
+    poll_status_prob: float = 0.2    # share of jobs whose core polls STATUS instead of sleeping on the event
 
     @classmethod
     def from_environment(cls, seed: int) -> "EnvConfig":

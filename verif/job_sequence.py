@@ -138,6 +138,8 @@ class JobSequence(uvm_sequence):
             await self._control_during(rec, job.control[0])
             if rec.state == "aborted":
                 return
+        elif self.rng.random() < self.cfg.poll_status_prob:
+            await self.poll_status(rec)
         await First(*waiters)
         if rec.state == "aborted":
             return  # dropped by a SOFT_CLEAR or reset of another job
@@ -148,6 +150,20 @@ class JobSequence(uvm_sequence):
     def _has_follower(self, rec):
         nxt = rec.index + 1
         return nxt < len(self.jobs) and self.jobs[nxt].launch != "serial"
+
+    async def poll_status(self, rec):
+        """Software that polls STATUS (its context's byte) instead of sleeping on the event.
+
+        The event must still come; the scoreboard waits for it either way.
+        """
+        env, ctx = self.env, rec.job_id % 2
+        gap = 4
+        while rec.state == "triggered" and not env.watchdog.fired.is_set():
+            item = await env.read_reg(rec.core, R.STATUS)
+            if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF:
+                return
+            await First(ClockCycles(env.dut.clk_i, gap), rec.done.wait())
+            gap = min(256, gap * 2)
 
     async def acquire(self, core: int) -> int:
         env = self.env

@@ -778,6 +778,22 @@ class Regression:
         p.flush()
 
 
+def write_build_failure(out: pathlib.Path, suite: Suite, base_seed: int, message: str, build_args) -> dict:
+    """The DUT did not build: results.json and junit.xml say so (no run could start)."""
+    res = {"schema": RESULTS_SCHEMA, "suite": suite.name, "suite_file": str(suite.path) if suite.path else None,
+           "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "base_seed": base_seed,
+           "build": {"error": message[:MAX_MESSAGE], "args": list(build_args)}, "previous": [], "runs": [],
+           "summary": {**summarise([], 0, 0.0), "build_error": message[:MAX_MESSAGE]}}
+    atomic_write(pathlib.Path(out) / "results.json", json.dumps(res, indent=1) + "\n")
+    ts = ET.Element("testsuites", name=f"redmule-verif regress {suite.name}")
+    ts_suite = ET.SubElement(ts, "testsuite", name=suite.name, tests="1", failures="0", errors="1", skipped="0")
+    tc = ET.SubElement(ts_suite, "testcase", classname="redmule.build", name="build")
+    ET.SubElement(tc, "error", message="the DUT did not build", type="build").text = message
+    atomic_write(pathlib.Path(out) / "junit.xml",
+                 '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(ts, encoding="unicode") + "\n")
+    return res
+
+
 def history_files(out: pathlib.Path, suite: str, limit: int = 50) -> list[pathlib.Path]:
     hist = pathlib.Path(out) / "history"
     files = sorted(hist.glob("results-*.json")) if hist.is_dir() else []

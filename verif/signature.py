@@ -46,6 +46,8 @@ _HEX = re.compile(r"(?<![\w])[-+]?0[xX][0-9a-fA-F_]+\b|\b[0-9]+'[hHbBdD][0-9a-fA
 _DIMS = re.compile(r"\b([MNK])=\d+")
 _NUM = re.compile(r"(?<![\w.\-])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?:ns|us|ms|ps|s|%)?(?![\w])")
 _SPACES = re.compile(r"\s+")
+_COCOTB_PREFIX = re.compile(r"^\s*(?:[-\d.]+\s*[a-z]*s)\s+(?:ERROR|CRITICAL|WARNING|INFO|DEBUG)\s+\S+\s+"
+                            r"(?:\S+:\d+\s+in\s+\S+\s+)?")
 _CRASH_LINE = re.compile(r"(Fatal|FATAL|Error|ERROR|error:|Exception|Segmentation|Assertion|Aborted|core dumped|"
                          r"%Error|%Fatal|Traceback)")
 
@@ -81,7 +83,7 @@ def crash_hint(log_path) -> str:
         return ""
     for line in reversed(lines[-400:]):
         if _CRASH_LINE.search(line):
-            return line.strip()
+            return _COCOTB_PREFIX.sub("", line).strip()
     return ""
 
 
