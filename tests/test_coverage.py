@@ -41,7 +41,7 @@ from redmule_verif.coverage.testplan import (
 
 TESTS = ("random_jobs exhaustive_small remainders ops_formats special_storm overflow_cancel "
          "unaligned_adjacent queued_contexts back_to_back soft_clear reset_mid_job zero_dim multi_core "
-         "heavy_stalls grant_profiles large_jobs dim_65535 thin_shapes directed").split()
+         "heavy_stalls grant_profiles large_jobs dim_65535 thin_shapes directed reg_access").split()
 ENG = types.SimpleNamespace(L=12, H=4, P=3, N_CORES=8)
 
 
@@ -612,10 +612,9 @@ def test_testplan_closure_and_next_runs():
         {"test": "directed", "knobs": {"file": str(WITNESS_FILE)}},
         {"test": "ops_formats", "knobs": {"ops": ["GEMM"], "fmts": ["FP8"], "dists": ["overflow"]}}]
     assert tps["dim_65535"]["targets"]["shape.k_ext/65535"] == [{"test": "dim_65535", "knobs": {"dims": ["k"]}}]
-    # a testpoint with a gap gives its untargeted holes no run
-    assert tps["register_readback"]["gap"] and tps["register_readback"]["untargeted"] == \
-        tps["register_readback"]["holes"]
-    assert "register_readback" in res["total"]["gaps"]
+    # register read-back is targeted by the register-access test
+    assert not tps["register_readback"]["gap"] and tps["register_readback"]["untargeted"] == []
+    assert all(t == [{"test": "reg_access", "knobs": {}}] for t in tps["register_readback"]["targets"].values())
     # the fallback (a testpoint's tests, no knobs) is flagged and ranked last
     tp2 = copy.deepcopy(tp)
     for t in tp2["testpoints"]:
@@ -670,8 +669,11 @@ def test_testplan_matches_the_sequence_library():
         except Exception as e:  # a sequence under construction: skip rather than fail here
             pytest.skip(f"sequence {name} does not generate with defaults: {e}")
         knobs[name] = set(ctx.used)
-    validate_testplan(load_testplan(), RedmuleCoverage(ENG), list(lib.SEQUENCES), test_knobs=knobs)
-    assert set(TESTS) <= set(lib.SEQUENCES)
+    from redmule_verif.testlist import EXTRA_TESTS, all_tests
+
+    knobs.update({name: set(k) for name, k in EXTRA_TESTS.items()})
+    validate_testplan(load_testplan(), RedmuleCoverage(ENG), all_tests(), test_knobs=knobs)
+    assert set(TESTS) <= set(all_tests())
 
 
 def test_placeholder_out_of_range_is_caught():

@@ -15,6 +15,7 @@ from redmule_verif.reg_sequence import RegAccessSequence
 from redmule_verif.seeding import np_rng
 from redmule_verif.sequences.job import OP_NAMES, GemmJob
 from redmule_verif.sequences.library import SEQUENCES
+from redmule_verif.testlist import all_tests
 
 
 def _make_test(name: str):
@@ -62,5 +63,4 @@ async def reg_access(dut):
 
 
 TEST_CLASSES["reg_access"] = RegAccessTest
-#: tests that are not library sequences
-EXTRA_TESTS = ("reg_access",)
+assert set(TEST_CLASSES) == set(all_tests()), "verif/testlist.py must name every test of this module"

@@ -1,0 +1,17 @@
+"""Every test name of the environment, without importing cocotb.
+
+The library's sequences are tests of the same name; a few tests are not
+library sequences (they drive the DUT differently). Tools (testplan checks,
+regression suites, the closure loop) take the names from here.
+"""
+
+from __future__ import annotations
+
+#: tests that are not library sequences -> the knobs they read
+EXTRA_TESTS = {"reg_access": ("rounds",)}
+
+
+def all_tests() -> list[str]:
+    from redmule_verif.sequences.library import SEQUENCES
+
+    return sorted(SEQUENCES) + sorted(EXTRA_TESTS)
