@@ -383,8 +383,6 @@ def make_parser(argv=()) -> argparse.ArgumentParser:
             if mod is not None:
                 mod.add_arguments(p)
                 p.set_defaults(hook_mod=mod)
-            else:
-                p.add_argument("hook_rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return ap
 
 
@@ -392,20 +390,36 @@ def _terminate(signum, frame):
     raise KeyboardInterrupt
 
 
-def _install_signal_handlers() -> None:
+def _install_signal_handlers() -> dict:
     """Ctrl-C and SIGTERM stop a command cleanly (KeyboardInterrupt), even when the shell started it
-    with SIGINT ignored (a background job)."""
+    with SIGINT ignored (a background job). Returns the previous handlers."""
     import signal
     import threading
 
+    old = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, _terminate)
+        old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+        old[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+    return old
 
 
 def main(argv=None) -> int:
+    import signal
+
+    old = _install_signal_handlers()
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _install_signal_handlers()
+    chosen = _command_of(argv)
+    if chosen in HOOKS and "-h" not in argv and "--help" not in argv and _load_hook(HOOKS[chosen][0]) is None:
+        print(f"{PROG} {chosen}: not available yet ({HOOKS[chosen][0]} is missing)", file=sys.stderr)
+        return 2
     ap = make_parser(argv)
     args = ap.parse_args(argv)
     try:
