@@ -59,6 +59,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from redmule_verif.coverage import fpclass as _fpclass
 from redmule_verif.seeding import np_rng
 
 # --------------------------------------------------------------------------
@@ -94,20 +95,7 @@ CONTROL_PHASES = ("idle", "load", "compute", "store")
 LAUNCHES = ("serial", "queued", "race")
 
 #: floating-point classes, in this order (``classify`` returns indices into it)
-FP_CLASSES = (
-    "+zero",
-    "-zero",
-    "+sub",
-    "-sub",
-    "+norm",
-    "-norm",
-    "+max",
-    "-max",
-    "+inf",
-    "-inf",
-    "qnan",
-    "snan",
-)
+FP_CLASSES = _fpclass.CLASSES
 _CLS = {n: i for i, n in enumerate(FP_CLASSES)}
 
 #: the named value distributions of ``GemmJob.data``
@@ -319,28 +307,13 @@ def _fmt_code_of(fmt) -> int:
 
 
 def classify(bits, fmt) -> np.ndarray:
-    """FP class index (into ``FP_CLASSES``) of every element of raw bits ``bits``."""
+    """FP class index (into ``FP_CLASSES``) of every element of raw bits ``bits``.
+
+    One classifier serves the whole project (``redmule_verif.coverage.fpclass``);
+    the unsupported-format no-op jobs are laid out as FP16.
+    """
     code = _fmt_code_of(fmt)
-    e_bits, m_bits, _ = _layout(code)
-    b = np.asarray(bits).astype(np.int64)
-    sign = (b >> (e_bits + m_bits)) & 1
-    exp = (b >> m_bits) & ((1 << e_bits) - 1)
-    man = b & ((1 << m_bits) - 1)
-    emax = (1 << e_bits) - 1
-    mmax = (1 << m_bits) - 1
-    out = np.empty(b.shape, dtype=np.int8)
-    out[...] = 4 + sign  # normal
-    out[(exp == 0) & (man == 0)] = (0 + sign)[(exp == 0) & (man == 0)]
-    sub = (exp == 0) & (man != 0)
-    out[sub] = (2 + sign)[sub]
-    mx = (exp == emax - 1) & (man == mmax)
-    out[mx] = (6 + sign)[mx]
-    inf = (exp == emax) & (man == 0)
-    out[inf] = (8 + sign)[inf]
-    nan = (exp == emax) & (man != 0)
-    quiet = (man >> (m_bits - 1)) & 1
-    out[nan] = np.where(quiet[nan] == 1, 10, 11)
-    return out
+    return _fpclass.classify(bits, FORMAT_NAMES[code] if code in (0, 1, 2) else "FP16")
 
 
 def class_counts(bits, fmt) -> dict[str, int]:

@@ -22,40 +22,19 @@ from pyuvm import uvm_analysis_port, uvm_component
 
 from redmule_verif import ref
 from redmule_verif.analysis import analysis_imp
+from redmule_verif.coverage.fpclass import fp_class
 
 MAX_LISTED = 8
 
 
-def fp_class(bits: int, fmt: str) -> str:
-    """FP class of one raw element, for reports."""
-    if fmt == "FP16":
-        e_bits, m_bits = 5, 10
-    elif fmt == "FP8":
-        e_bits, m_bits = 5, 2
-    else:
-        e_bits, m_bits = 4, 3
-    sign = "-" if bits >> (e_bits + m_bits) & 1 else "+"
-    exp = (bits >> m_bits) & ((1 << e_bits) - 1)
-    man = bits & ((1 << m_bits) - 1)
-    if exp == (1 << e_bits) - 1:
-        if man == 0:
-            return sign + "Inf"
-        return "qNaN" if man >> (m_bits - 1) else "sNaN"
-    if exp == 0:
-        return sign + ("0" if man == 0 else "subnormal")
-    if exp == (1 << e_bits) - 2 and man == (1 << m_bits) - 1:
-        return sign + "max"
-    return sign + "normal"
-
-
 def difference_kind(exp: int, act: int, fmt: str) -> str:
     ce, ca = fp_class(exp, fmt), fp_class(act, fmt)
-    nan_e, nan_a = ce.endswith("NaN"), ca.endswith("NaN")
+    nan_e, nan_a = ce.endswith("nan"), ca.endswith("nan")
     if nan_e and nan_a:
         return "NaN encoding (not canonical)"
     if nan_e != nan_a:
         return "NaN against a number"
-    if ce.endswith("0") and ca.endswith("0"):
+    if ce.endswith("zero") and ca.endswith("zero"):
         return "sign of zero"
     width = 16 if fmt == "FP16" else 8
     sign = 1 << (width - 1)
