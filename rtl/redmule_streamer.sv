@@ -11,7 +11,8 @@
 // EMPTY slot; Z: the tile to store must be FULL). Every stream is bounded by
 // its own buffer space and the scheduler drains all of them in order, so
 // the fixed priority cannot deadlock; W comes first because the array
-// consumes a W row every P+1 cycles.
+// consumes a W row every P+1 cycles. MATMUL does not read Y: its Y walk
+// hands the tile slots over in order without touching the port.
 //
 // Port register: req/add/wen/be/data are flops, loaded when the port is
 // free (no request, or the current one granted in this cycle). The next
@@ -22,6 +23,7 @@
 //
 // Data paths: a beat of DW bits = T payload elements plus one spare 32-bit
 // word, so an element-aligned row start (byte offset add[1:0]) always fits.
+// FP8 formats use the same beats with T one-byte elements.
 // Loads: payload = r_data >> 8*offset, FP8 elements widened to FP16.
 // Stores: FP16 rounded to FP8 if needed, shifted left by 8*offset, byte
 // enables exactly on the tile's columns < K of that row.
