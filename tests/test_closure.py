@@ -188,16 +188,16 @@ def test_until_closure_stops_when_closed_and_compares_with_unbiased_runs(tmp_pat
         for s in specs:
             seen.append(s)
             cov = RedmuleCoverage(ENG)
-            test = s["target"]["test"]
-            if test in hits:
-                _hit(cov.db, hits[test])
+            for tg in s["targets"]:
+                if tg["test"] in hits:
+                    _hit(cov.db, hits[tg["test"]])
             d = tmp_path / "runs" / s["mode"] / s["test"] / str(s["seed"])
             _save(cov, d, s["test"], s["seed"])
             out.append({"status": "pass", "sim_cycles": 1000, "dir": str(d)})
         return out
 
     rep = clo.until_closure(run_batch, 100.0, testplan=tp, tests=clo.known_tests(), workdir=tmp_path, seed=2,
-                            batch_size=2, log=None, clock=lambda: clock["t"])
+                            batch_size=2, log=None, clock=lambda: clock["t"], pack_cycles=0)
     tg = rep["targeted"]
     assert tg["closed"] and tg["cycles_to_closure"] == tg["cycles"] <= 4000, tg["history"]
     assert tg["runs"] <= 4
@@ -273,3 +273,24 @@ def test_code_coverage_of_a_coverage_build_is_wellformed_lcov(tmp_path, build_ro
     summary = json.loads((tmp_path / "closure.json").read_text())
     assert summary["code"]["total"]["lines"] == sum(r["LF"] for r in lcov.values())
     assert res["coverage_files"] == 2 and res["_db"]["job"].samples >= 4
+
+
+def test_until_closure_packs_small_targets_into_one_directed_run(tmp_path):
+    tp = {"name": "mini", "testpoints": [
+        {"name": "zeros", "desc": "d", "spec": "3", "tests": ["zero_dim"], "coverage": ["zero_job.reason"]},
+        {"name": "ctl", "desc": "d", "spec": "3", "tests": ["soft_clear"],
+         "coverage": ["control.kind_x_phase/soft_clear/*"]},
+    ]}
+    seen = []
+
+    def run_batch(specs):
+        seen.extend(specs)
+        return [{"status": "pass", "sim_cycles": 10, "dir": str(tmp_path / "none")} for _ in specs]
+
+    rep = clo.until_closure(run_batch, 1e9, testplan=tp, tests=["zero_dim", "soft_clear"], workdir=tmp_path,
+                            batch_size=1, max_runs=1, compare=False, log=None, pack_cycles=10**7)
+    assert rep["targeted"]["runs"] == 1 and len(seen) == 1
+    spec = seen[0]
+    assert spec["test"] == "directed" and {t["test"] for t in spec["targets"]} == {"zero_dim", "soft_clear"}
+    jobs = load_jobs(spec["knobs"]["file"])
+    assert jobs[0].launch == "serial" and any(j.control for j in jobs) and any(j.is_noop for j in jobs)

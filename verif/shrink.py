@@ -333,7 +333,9 @@ class Shrinker:
         from redmule_verif.sequences.library import SEQUENCES, SeqContext
 
         if self.test not in SEQUENCES:
-            raise ValueError(f"unknown test {self.test!r}; tests: {', '.join(sorted(SEQUENCES))}")
+            raise ValueError(f"test {self.test!r} is not a library sequence (its jobs are made inside the "
+                             f"simulation), so its job list cannot be regenerated and shrunk; sequences: "
+                             f"{', '.join(sorted(SEQUENCES))}")
         ctx = SeqContext(seed=self.seed, eng=self.eng, mem=self.mem, knobs=dict(self.knobs))
         jobs = SEQUENCES[self.test](ctx)
         # knobs the sequence did not read steer the environment (e.g. corrupt_z): keep passing them
