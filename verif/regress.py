@@ -94,10 +94,12 @@ def available_suites() -> dict[str, pathlib.Path]:
 
 
 def known_tests() -> dict[str, str]:
-    """Test name -> first line of its doc (every library sequence is a test of that name)."""
-    from redmule_verif.sequences.library import SEQUENCE_DOCS, SEQUENCES
+    """Test name -> first line of its doc (every library sequence is a test of that name, plus the extra tests)."""
+    from redmule_verif.sequences.library import SEQUENCE_DOCS
+    from redmule_verif.testlist import EXTRA_TEST_DOCS, all_tests
 
-    return {n: (SEQUENCE_DOCS.get(n) or "").strip().split("\n")[0] for n in sorted(SEQUENCES)}
+    docs = {**SEQUENCE_DOCS, **EXTRA_TEST_DOCS}
+    return {n: (docs.get(n) or "").strip().split("\n")[0] for n in all_tests()}
 
 
 def find_suite(name_or_path) -> pathlib.Path:
@@ -260,6 +262,7 @@ def plan(suite: Suite, out: pathlib.Path, base_seed: int, seeds: int | None = No
          timeout: float | None = None) -> list[RunSpec]:
     """Every run of the suite, in suite order. ``seeds`` overrides every entry's seed count,
     ``timeout`` every limit."""
+    out = pathlib.Path(out).resolve()  # the simulator runs inside its run directory: absolute paths only
     runs: list[RunSpec] = []
     seen_test: dict[str, int] = {}
     taken: set = set()
@@ -517,7 +520,7 @@ class Regression:
         self.suite = suite
         self.specs = runs
         self.sim = sim
-        self.out = pathlib.Path(out)
+        self.out = pathlib.Path(out).resolve()
         self.build_info = build_info
         self.build_args = list(build_args)
         self.jobs = max(1, int(jobs))

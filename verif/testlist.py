@@ -9,6 +9,7 @@ from __future__ import annotations
 
 #: tests that are not library sequences -> the knobs they read
 EXTRA_TESTS = {"reg_access": ("rounds",)}
+EXTRA_TEST_DOCS = {"reg_access": "every row of the register table (spec section 3), checked by the control model"}
 
 
 def all_tests() -> list[str]:
