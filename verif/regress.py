@@ -215,7 +215,11 @@ def parse_suite(data, name="<suite>", path=None, tests=None, check_knobs=True, e
 def check_knobs_of(test: str, knobs: dict, eng=None, mem=None) -> str | None:
     """None when ``test`` accepts ``knobs`` (tried by a dry generation), else the problem."""
     from redmule_verif.sequences.library import generate
+    from redmule_verif.testlist import EXTRA_TESTS
 
+    if test in EXTRA_TESTS:  # not a library sequence: it reads its own knobs
+        unknown = sorted(set(knobs) - set(EXTRA_TESTS[test]))
+        return f"unknown knob(s) {', '.join(unknown)} for test {test!r}" if unknown else None
     try:
         generate(test, 0, eng, mem, **knobs)
     except Exception as exc:  # noqa: BLE001 - any failure of the generator is the knobs' problem
