@@ -200,8 +200,9 @@ def _run_one(args, out_dir: pathlib.Path) -> int:
     knobs = parse_knobs(args.knobs)
     env = parse_env(args.env)
     sim = build_sim(args, waves=args.waves)
-    rec = run_test(sim, args.test, args.seed, out_dir, knobs=knobs, timeout=args.timeout, waves=args.waves,
-                   extra_env=env)
+    # absolute: the simulator runs in out_dir and cocotb resolves its results file from there
+    rec = run_test(sim, args.test, args.seed, pathlib.Path(out_dir).resolve(), knobs=knobs, timeout=args.timeout,
+                   waves=args.waves, extra_env=env)
     bargs = dut_build_args(args) + [a for k, v in sorted(env.items()) for a in ("--env", f"{k}={v}")]
     _print_record(rec, repro_command(args.test, args.seed, bargs, knobs or None))
     return 0 if rec["status"] == "pass" else 1
@@ -228,7 +229,8 @@ def cmd_list(args) -> int:
         try:
             s = load_suite(path, check_knobs=False)
             runs = sum(e.seeds if isinstance(e.seeds, int) else len(e.seeds) for e in s.entries)
-            print(f"  {name:<20} {runs} runs, {len(s.entries)} entries  {s.description.splitlines()[0] if s.description else ''}")
+            desc = s.description.splitlines()[0] if s.description else ""
+            print(f"  {name:<20} {runs} runs, {len(s.entries)} entries  {desc}")
         except SuiteError as exc:
             print(f"  {name:<20} INVALID: {exc}")
     print("subcommands from other modules:")
@@ -260,7 +262,7 @@ def cmd_regress(args) -> int:
             previous.append(load_results(p))
         except ValueError as exc:
             print(f"{PROG} regress: warning: --previous {exc}", file=sys.stderr)
-    out = pathlib.Path(args.out)
+    out = pathlib.Path(args.out).resolve()  # run directories must be absolute (the simulator runs inside them)
     out.mkdir(parents=True, exist_ok=True)
     archived = archive_previous(out)
     if not args.previous:

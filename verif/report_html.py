@@ -130,7 +130,8 @@ def render(results: dict, previous: list[dict] = ()) -> str:
     out.append("<div>" + "".join(f"<span class='kpi'><b>{_e(v)}</b>{_e(k)}</span>" for k, v in kpis) + "</div>")
     out.append(f"<p class='muted'>DUT: top <code>{_e(b.get('top'))}</code>, RTL "
                f"<code>{_e(' '.join(b.get('rtl') or []))}</code>, parameters <code>"
-               f"{_e(json.dumps(b.get('parameters') or {}, sort_keys=True))}</code>, memory {_e(b.get('mem_kib'))} KiB; "
+               f"{_e(json.dumps(b.get('parameters') or {}, sort_keys=True))}</code>, "
+               f"memory {_e(b.get('mem_kib'))} KiB; "
                f"build <code>{_e(b.get('dir'))}</code> ({'cached' if b.get('cached') else 'built'}, "
                f"{_e(b.get('build_seconds'))} s)</p>")
 
