@@ -294,3 +294,12 @@ def test_until_closure_packs_small_targets_into_one_directed_run(tmp_path):
     assert spec["test"] == "directed" and {t["test"] for t in spec["targets"]} == {"zero_dim", "soft_clear"}
     jobs = load_jobs(spec["knobs"]["file"])
     assert jobs[0].launch == "serial" and any(j.control for j in jobs) and any(j.is_noop for j in jobs)
+
+
+def test_closure_loop_subcommand_parser():
+    ap = argparse.ArgumentParser(prog="redmule-verif closure-loop")
+    clo.add_arguments(ap)
+    ns = ap.parse_args(["out", "--budget", "3", "-j", "2"])
+    assert ns.until_closure and ns.budget == 3 and ns.jobs == 2 and ns.dir == "out"
+    ns = _args("somewhere")
+    assert not ns.until_closure and ns.dir == "somewhere"

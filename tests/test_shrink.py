@@ -164,13 +164,13 @@ def test_shrink_injected_minmax_bug(tmp_path, build_root):
     rtl = _buggy_rtl(tmp_path / "rtl")
     sim = build(env_config([rtl], parameters={"L": 4, "H": 2, "P": 1}, mem_words=4096), build_root)
     src = dump_jobs(_jobs(), tmp_path / "orig.yaml")
-    res = shr.shrink(sim, "directed", 1, {"file": str(src)}, budget_runs=12, out_dir=tmp_path / "work",
+    res = shr.shrink(sim, "directed", 1, {"file": str(src)}, budget_runs=9, out_dir=tmp_path / "work",
                      output=tmp_path / "shrunk.yaml", log=None, timeout=120)
     first = res.first_record
     assert res.reproduced, first
     assert "MISMATCH" in res.signature and "MINMAX FP16" in res.signature, res.signature
     assert res.culprit_index == 1, res.report()
-    assert res.runs <= 12
+    assert res.runs <= 9
     assert len(res.jobs) == 1 and res.shrunk, res.report()
     j = res.jobs[0]
     assert j.op == "MINMAX" and j.m * j.n * j.k < 9 * 7 * 11, format_job(j)

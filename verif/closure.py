@@ -690,7 +690,19 @@ def thread_pool_batch(sim, out_dir, jobs: int = 2, timeout: float | None = 600):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``redmule-verif coverage DIR`` (report), or with --until-closure the closure loop into DIR."""
+    """``redmule-verif coverage DIR`` (report), or with --until-closure the closure loop into DIR.
+
+    Registered under a subcommand named ``closure-loop`` (CLI ``HOOKS["closure-loop"] =
+    ("redmule_verif.closure", ...)``), the same module gives the loop alone:
+    ``redmule-verif closure-loop OUT --budget MIN``.
+    """
+    if str(getattr(parser, "prog", "")).split()[-1:] == ["closure-loop"]:
+        parser.add_argument("dir", help="output directory of the loop (runs in DIR/runs/MODE/TEST/SEED)")
+        parser.add_argument("--testplan", default=None, help="testplan YAML (default coverage/testplan.yaml)")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        add_loop_arguments(parser)
+        parser.set_defaults(until_closure=True)
+        return
     parser.add_argument("dir", help="directory of runs (any depth: every coverage.json / coverage.dat), "
                         "or with --until-closure the output directory of the loop")
     parser.add_argument("--testplan", default=None, help="testplan YAML (default coverage/testplan.yaml)")
