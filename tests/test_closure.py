@@ -71,6 +71,9 @@ def test_merge_of_two_runs_adds_counts(tmp_path):
     assert db["grant"].samples == 4
     assert len(db.meta["runs"]) == 2
     assert (tmp_path / "coverage_merged.json").exists() and (tmp_path / "closure.json").exists()
+    # a rerun nested in a run directory (regress: RUN/waves/) is not counted twice
+    _save(a, tmp_path / "runs" / "random_jobs" / "1" / "waves", seed=1)
+    assert len(clo.find_coverage_json(tmp_path)) == 2
     merged = CoverageDB.load(tmp_path / "coverage_merged.json")
     assert merged["grant"]["profile_x_op"].hits["always/GEMM"] == 3
     # most covergroups were never sampled by these two runs: the command says so and fails

@@ -63,11 +63,14 @@ JOB_FIELDS = ("op", "fmt", "m", "n", "k", "data", "class_weights", "launch", "gr
 
 
 def find_coverage_json(root) -> list[pathlib.Path]:
-    """Every run's coverage.json under ``root`` (merged outputs have other names)."""
+    """Every run's coverage.json under ``root`` (merged outputs have other names; a rerun nested in
+    a run directory, e.g. RUN/waves/, is not counted again)."""
+    from redmule_verif.codecov import find_run_files
+
     root = pathlib.Path(root)
     if root.is_file():
         return [root]
-    return sorted(p for p in root.rglob("coverage.json") if p.is_file())
+    return find_run_files(root, "coverage.json")
 
 
 def known_tests() -> list[str]:

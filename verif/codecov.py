@@ -368,9 +368,33 @@ def _write_file_page(fc: FileCoverage, page: pathlib.Path, title: str) -> None:
 """)
 
 
+def find_run_files(root, name: str) -> list[pathlib.Path]:
+    """Every run's ``name`` file under ``root``, at any depth, except those nested inside another
+    run directory that has one too (a regression's rerun with waves in RUN/waves/ repeats its run:
+    counting it would count that run twice)."""
+    root = pathlib.Path(root)
+    found = sorted(p for p in root.rglob(name) if p.is_file())
+    dirs = {p.parent for p in found}
+    out = []
+    for p in found:
+        anc = p.parent.parent
+        nested = False
+        while anc != root and root in anc.parents:
+            if anc in dirs:
+                nested = True
+                break
+            anc = anc.parent
+        if anc == root and anc in dirs and p.parent != root:
+            nested = True
+        if not nested:
+            out.append(p)
+    return out
+
+
 def find_dat(root) -> list[pathlib.Path]:
-    """Every run's coverage.dat under ``root`` (exactly that name: merged outputs are not re-read)."""
-    return sorted(p for p in pathlib.Path(root).rglob("coverage.dat") if p.is_file())
+    """Every run's coverage.dat under ``root`` (exactly that name: merged outputs are not re-read;
+    nested reruns are skipped, see :func:`find_run_files`)."""
+    return find_run_files(root, "coverage.dat")
 
 
 def code_coverage(root, exclude: Iterable[str] = ("redmule_harness.sv",), html_dir=None, info=None,
