@@ -377,6 +377,10 @@ class Shrinker:
 
     # -- the algorithm ---------------------------------------------------------
     def shrink(self) -> ShrinkResult:
+        from redmule_verif.sequences.library import SEQUENCES
+
+        if self.test not in SEQUENCES:
+            self.regenerate()  # raises the explanation, before any simulation
         self.out.mkdir(parents=True, exist_ok=True)
         self._timeout_run = self.timeout or 600
         self.log(f"shrink: running {self.test} seed {self.seed} knobs {json.dumps(self.knobs)}")
@@ -720,6 +724,12 @@ def main(args) -> int:
             raise ValueError("--knobs must be a JSON object")
     except (json.JSONDecodeError, ValueError) as e:
         print(f"error: --knobs: {e}", file=sys.stderr)
+        return 2
+    from redmule_verif.sequences.library import SEQUENCES
+
+    if args.test not in SEQUENCES:
+        print(f"error: test {args.test!r} is not a library sequence: only a sequence's job list can be "
+              f"regenerated and shrunk (sequences: {', '.join(sorted(SEQUENCES))})", file=sys.stderr)
         return 2
     try:
         try:
