@@ -242,9 +242,9 @@ def test_cli_usage_errors(capsys):
 def test_dut_build_args_round_trip(tmp_path):
     ap = cli.make_parser()
     args = ap.parse_args(["regress", "--rtl", str(REPO / "rtl"), "-P", "L=8", "-P", "H=0x2", "--mem-kib", "64",
-                          "--top", "redmule"])
+                          "--top", "redmule", "--cxx-opt", "O0"])
     bargs = cli.dut_build_args(args)
-    assert bargs == ["--rtl", str(REPO / "rtl"), "-P", "H=2", "-P", "L=8", "--mem-kib", "64"]
+    assert bargs == ["--rtl", str(REPO / "rtl"), "-P", "H=2", "-P", "L=8", "--mem-kib", "64", "--cxx-opt", "O0"]
     again = ap.parse_args(["repro", "x", "--seed", "3", *bargs])
     assert cli.dut_config(again) == cli.dut_config(args)
 
@@ -404,8 +404,9 @@ def test_injected_bug_fails_with_a_stable_bucket_and_reproduces(tmp_path):
     previous.write_text(json.dumps({"suite": "suite", "started": "2026-01-01T00:00:00", "runs": [],
                                     "summary": {"pass_rate": 1.0}}))
     out = tmp_path / "out"
-    _cli(["regress", "--suite", str(suite), "--rtl", str(rtl / "redmule.f"), "-j", "2", "--out", str(out),
-          "--rerun-failures", "1", "--previous", str(previous)], tmp_path, timeout=1800, check_rc=1)
+    # -O0: the mutant and its waves build compile in a quarter of the time (the runs are Python-bound)
+    _cli(["regress", "--suite", str(suite), "--rtl", str(rtl / "redmule.f"), "--cxx-opt", "O0", "-j", "2",
+          "--out", str(out), "--rerun-failures", "1", "--previous", str(previous)], tmp_path, timeout=1800, check_rc=1)
     res = json.loads((out / "results.json").read_text())
     runs = res["runs"]
     assert [r["status"] for r in runs] == ["fail", "fail"], [(r["status"], r["message"][:300]) for r in runs]
@@ -415,7 +416,7 @@ def test_injected_bug_fails_with_a_stable_bucket_and_reproduces(tmp_path):
     assert sig.startswith("STORE OUTSIDE Z") and "GEMM FP16" in sig, sig
     buckets = res["summary"]["buckets"]
     assert len(buckets) == 1 and buckets[0]["count"] == 2 and buckets[0]["new"] is True
-    build_args = ["--rtl", str((rtl / "redmule.f").resolve())]
+    build_args = ["--rtl", str((rtl / "redmule.f").resolve()), "--cxx-opt", "O0"]
     for r in runs:
         _check_repro_line(r["repro"], r, build_args)
     # the first failure was rerun with waves on a waves build of the same RTL
