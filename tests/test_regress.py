@@ -194,6 +194,22 @@ def test_summary_buckets_new_signatures_and_junit():
     assert "repro: redmule-verif repro" in fail.find("failure").text
 
 
+def test_earlier_results_go_to_history_and_feed_the_next_regression(tmp_path):
+    first = {"suite": "smoke", "started": "2026-11-25T02:00:00+00:00", "runs": [_rec("a", 1, "fail", "HANG")],
+             "summary": {"pass_rate": 0.0}}
+    (tmp_path / "results.json").write_text(json.dumps(first))
+    dest = regress.archive_previous(tmp_path)
+    assert dest.parent == tmp_path / "history" and json.loads(dest.read_text())["runs"] == first["runs"]
+    other = dict(first, suite="nightly", started="2026-11-25T03:00:00+00:00")
+    (tmp_path / "results.json").write_text(json.dumps(other))
+    regress.archive_previous(tmp_path)
+    assert regress.history_files(tmp_path, "smoke") == [dest]
+    (tmp_path / "results.json").write_text("{truncated")
+    assert regress.archive_previous(tmp_path) is None
+    with pytest.raises(ValueError, match="not a readable results file"):
+        regress.load_results(tmp_path / "results.json")
+
+
 def test_report_html_is_self_contained(tmp_path):
     from redmule_verif.report_html import render
 

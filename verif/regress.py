@@ -645,6 +645,22 @@ class Regression:
         mean = {t: sum(v) / len(v) for t, v in est.items()}
         return sorted(self.specs, key=lambda s: (-mean.get(s.test, 0.0), s.index))
 
+    def _result_of(self, fut: cf.Future, spec: RunSpec) -> dict:
+        try:
+            return fut.result()
+        except Exception as exc:  # noqa: BLE001 - a bug in the tools must not lose the regression
+            rec = {"test": spec.test, "seed": spec.seed, "status": "error", "wall_s": 0.0, "sim_cycles": None,
+                   "jobs_checked": 0, "message": f"regression tool error {type(exc).__name__}: {exc}\n"
+                                                 f"{traceback.format_exc()}"[:MAX_MESSAGE],
+                   "repro": "", "log": str(spec.dir / "sim.log"), "waves": None, "knobs": spec.knobs,
+                   "timeout": spec.timeout, "dir": str(spec.dir), "first_errors": [], "trace_sha256": None}
+            rec["signature"] = f"ERROR regression tool error {type(exc).__name__}"
+            try:
+                rec["repro"] = self.repro(spec)
+            except Exception:  # noqa: BLE001
+                pass
+            return rec
+
     def _loop(self) -> None:
         todo = self._order()
         running: dict[cf.Future, RunSpec] = {}
@@ -657,7 +673,7 @@ class Regression:
                     done, _ = cf.wait(list(running), timeout=0.5, return_when=cf.FIRST_COMPLETED)
                     for fut in done:
                         spec = running.pop(fut)
-                        self.records[spec.index] = fut.result()
+                        self.records[spec.index] = self._result_of(fut, spec)
                         self.progress.finished(self.records[spec.index])
                         self.write()
             except KeyboardInterrupt:
@@ -671,7 +687,7 @@ class Regression:
                         done, _ = cf.wait(list(running), timeout=0.2, return_when=cf.FIRST_COMPLETED)
                         for fut in done:
                             spec = running.pop(fut)
-                            rec = fut.result()
+                            rec = self._result_of(fut, spec)
                             self.records[spec.index] = rec
                             self.progress.finished(rec)
                     except KeyboardInterrupt:
