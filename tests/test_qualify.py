@@ -305,3 +305,51 @@ def test_mutant_is_killed(mid, cat, tmp_path, build_root):
     assert words.lower() in (r["signature"] + r["first_error"]).lower(), r["first_error"]
     assert res["baseline"]["directed/1/" + json.dumps({"file": "smoke"})]["status"] == "pass"
     assert (tmp_path / "out" / "qualify.html").exists()
+
+
+def test_extra_sequences_run_as_directed_job_files(tmp_path):
+    from redmule_verif.sequences.job import EngineConfig, MemoryConfig, load_jobs
+    from redmule_verif.sequences.library import generate
+
+    names = q.extra_sequences()
+    assert "tiny_products" in names
+    eng, mem = EngineConfig(), MemoryConfig()
+    test, knobs = q.as_directed("tiny_products", 5, {}, eng, mem, tmp_path)
+    assert test == "directed" and pathlib.Path(knobs["file"]).is_absolute()
+    replay = load_jobs(knobs["file"])
+    orig = generate("tiny_products", 5, eng, mem)
+    assert [(j.op, j.fmt, j.m, j.n, j.k, j.x_base) for j in replay] == [(j.op, j.fmt, j.m, j.n, j.k, j.x_base)
+                                                                          for j in orig]
+    assert all((a.x == b.x).all() for a, b in zip(replay, orig))
+
+
+def test_snapshot_isolates_the_run_from_rtl_edits(tmp_path, cat):
+    rtl = tmp_path / "rtl"
+    import shutil
+
+    shutil.copytree(mu.RTL_DIR, rtl)
+    build_fn, run_fn, _ = _fake_world({})
+    m = cat["fma_round_ties_away"]
+    qq = q.Qualifier([m], _runs()[:1], tmp_path / "out", rtl_dir=rtl, filelist=mu.FILELIST,
+                     build_fn=build_fn, run_fn=run_fn, log=lambda s: None)
+    qq.source_dir()
+    (rtl / m.file).write_text("// edited by somebody else meanwhile\n")
+    r = qq.run()["mutants"][0]
+    assert r["status"] == "survived"
+    assert m.replace in (tmp_path / "out" / "mutants" / m.id / "rtl" / m.file).read_text()
+    assert qq.assert_cycles is False  # not the project's rtl/ directory: timing not asserted
+
+
+def test_resume_keeps_decided_results(tmp_path, cat):
+    ids = ["fma_round_ties_away", "fma_zero_sum_sign", "job_id_stuck"]
+    qq, _ = _qualifier(tmp_path, cat, ids, _runs(), {"fma_round_ties_away": {"zero_dim"}})
+    first = qq.run()
+    assert [r["status"] for r in first["mutants"]] == ["killed", "survived", "survived"]
+    # second pass: job_id_stuck only, now killed; the others are carried over unchanged
+    qq2, calls = _qualifier(tmp_path, cat, ["fma_round_ties_away", "job_id_stuck"], _runs(),
+                            {"job_id_stuck": {"back_to_back"}}, previous=first)
+    res = qq2.run()
+    st = {r["id"]: r["status"] for r in res["mutants"]}
+    assert st == {"fma_round_ties_away": "killed", "job_id_stuck": "killed", "fma_zero_sum_sign": "survived"}
+    assert not any(c[0] == "fma_round_ties_away" for c in calls)
+    assert res["summary"]["killed"] == 2 and res["summary"]["survived"] == 1

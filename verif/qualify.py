@@ -85,6 +85,7 @@ class Run:
     env: dict
     est_s: float = UNKNOWN_RUN_S
     est_cycles: int | None = None
+    origin: str | None = None  # the extra sequence a directed run replays
 
     @property
     def key(self) -> str:
@@ -99,8 +100,11 @@ class Run:
         return f"{self.test}/{self.seed}" + (f"-{tag}" if tag else "")
 
     def to_dict(self) -> dict:
-        return {"test": self.test, "seed": self.seed, "knobs": self.knobs, "timeout": self.timeout, "env": self.env,
-                "est_s": round(self.est_s, 1), "est_cycles": self.est_cycles}
+        d = {"test": self.test, "seed": self.seed, "knobs": self.knobs, "timeout": self.timeout, "env": self.env,
+             "est_s": round(self.est_s, 1), "est_cycles": self.est_cycles}
+        if self.origin:
+            d["origin"] = self.origin
+        return d
 
 
 def estimate(run: Run, eng, mem) -> Run:
@@ -136,8 +140,33 @@ def all_tests() -> list[str]:
     return names + [t for t in EXTRA_TESTS if t not in names]
 
 
+def extra_sequences() -> list[str]:
+    """Sequences of ``redmule_verif.sequences.library_extra`` (the gaps that qualification closed)."""
+    try:
+        import redmule_verif.sequences.library_extra as extra
+    except ImportError:
+        return []
+    from redmule_verif.sequences.library import SEQUENCES
+
+    return sorted(n for n, fn in SEQUENCES.items() if getattr(fn, "__module__", "") == extra.__name__)
+
+
+def as_directed(test: str, seed: int, knobs: dict, eng, mem, jobs_dir: pathlib.Path) -> tuple[str, dict]:
+    """A sequence that is not (yet) a test of the test module runs as the ``directed`` test of its job list
+    (generated here for that seed, written to ``jobs_dir``): the same jobs the test would run."""
+    from redmule_verif.sequences.job import dump_jobs
+    from redmule_verif.sequences.library import generate
+
+    jobs = generate(test, seed, eng, mem, **knobs)
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    tag = "" if not knobs else "_" + __import__("hashlib").sha1(json.dumps(knobs, sort_keys=True).encode()).hexdigest()[:6]
+    path = dump_jobs(jobs, jobs_dir / f"{test}_s{seed}{tag}.yaml")
+    return "directed", {"file": str(pathlib.Path(path).resolve())}
+
+
 def plan_runs(suite: str | None, eng, mem, seeds: int | None = None, base_seed: int | None = None,
-              timeout: float | None = None, all_tests_too: bool = False) -> tuple[str, list[Run]]:
+              timeout: float | None = None, all_tests_too: bool = False, extra: bool = False,
+              jobs_dir: pathlib.Path | None = None) -> tuple[str, list[Run]]:
     """The suite's runs as (label, runs): a suite name or file, else every test with ``seeds`` seeds.
 
     ``all_tests_too``: add every test of the environment that the suite does not run (``seeds`` seeds,
@@ -171,6 +200,21 @@ def plan_runs(suite: str | None, eng, mem, seeds: int | None = None, base_seed: 
             for i in range(n):
                 runs.append(Run(t, regress.run_seed(base, t, i), knobs, float(timeout or DEFAULT_TIMEOUT), {}))
         label = f"every test x {n} seed(s), base seed {base}"
+    if extra:
+        tests = set(all_tests())
+        names = extra_sequences()
+        for t in names:
+            for i in range(seeds or DEFAULT_SEEDS):
+                seed = regress.run_seed(base, t, i)
+                if t in tests:
+                    runs.append(Run(t, seed, {}, float(timeout or DEFAULT_TIMEOUT), {}))
+                else:
+                    dtest, knobs = as_directed(t, seed, {}, eng, mem, jobs_dir or pathlib.Path("out/qualify/jobs"))
+                    r = Run(dtest, seed, knobs, float(timeout or DEFAULT_TIMEOUT), {})
+                    r.origin = t
+                    runs.append(r)
+        if names:
+            label += f", plus the extra sequences {', '.join(names)}"
     seen, unique = set(), []
     for r in runs:
         if r.key not in seen:
@@ -212,6 +256,22 @@ def _repro(run: Run, rtl: pathlib.Path, build_args: list[str]) -> str:
     return " ".join(shlex.quote(c) for c in cmd)
 
 
+def _rtl_version(rtl_dir: pathlib.Path) -> str | None:
+    """git commit of the RTL directory, '+dirty' when it has uncommitted changes (None outside git)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", str(rtl_dir), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(rtl_dir), "status", "--porcelain", "--", "."], capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -231,7 +291,8 @@ class Qualifier:
                  dut_params: bool = True, cache_root=None, budget_s: float | None = None, jobs: int = 1,
                  shrink_runs: int = 0, include_equivalent: bool = False, assert_cycles: bool | None = None,
                  build_args: list[str] | None = None, suite_label: str = "", catalogue_path=None,
-                 log=print, run_fn=None, build_fn=None, cxx_opt: str | None = DEFAULT_CXX_OPT):
+                 log=print, run_fn=None, build_fn=None, cxx_opt: str | None = DEFAULT_CXX_OPT,
+                 previous: dict | None = None):
         self.mutants = list(mutants)
         self.runs = list(runs)
         self.out = pathlib.Path(out).resolve()
@@ -267,10 +328,50 @@ class Qualifier:
         self.baseline_locks: dict[str, threading.Lock] = {}
         self.broken: dict[str, dict] = {}  # runs that fail on the clean RTL
         self.results: dict[str, dict] = {m.id: self._initial(m) for m in self.mutants}
+        self.resumed: set = set()
+        self.carried: list = []
+        if previous:
+            self._resume(previous)
         self.stop = threading.Event()
         self._clean_sim = None
+        self._snapshot = None
+        self.rtl_version = _rtl_version(self.rtl_dir)
+
+    def source_dir(self) -> pathlib.Path:
+        """A snapshot of the RTL taken once (OUT/clean_rtl): the baseline and every mutant start from the same
+        text even when somebody edits the RTL while a long qualification runs."""
+        import shutil
+
+        with self.lock:
+            if self._snapshot is None:
+                snap = self.out / "clean_rtl"
+                if snap.exists():
+                    shutil.rmtree(snap)
+                shutil.copytree(self.rtl_dir, snap, ignore=shutil.ignore_patterns(".*", "*.orig", "*.rej"))
+                self._snapshot = snap
+            return self._snapshot
 
     # -- plumbing ------------------------------------------------------------------
+    def _resume(self, previous: dict) -> None:
+        """Keep the decided results of an earlier run into the same OUT (same mutant text): killed,
+        build-error and not-applicable mutants are not run again; survivors, incomplete and not-run are."""
+        old = {r["id"]: r for r in previous.get("mutants", [])}
+        chosen = {m.id for m in self.mutants}
+        # mutants of the earlier run that this one does not select stay in the results as they were
+        self.carried = [dict(r, resumed=True) for i, r in old.items() if i not in chosen]
+        for m in self.mutants:
+            r = old.get(m.id)
+            if (r and r.get("status") in ("killed", "build-error", "not-applicable")
+                    and r.get("find") == m.find and r.get("replace") == m.replace and r.get("file") == m.file):
+                self.results[m.id] = dict(r, resumed=True)
+                self.resumed.add(m.id)
+        for k, v in (previous.get("kills_by_run") or {}).items():
+            self.kills[k] = self.kills.get(k, 0) + int(v)
+        self.baseline.update(previous.get("baseline") or {})
+        for b in previous.get("broken_on_clean_rtl") or []:
+            key = Run(b["test"], b["seed"], b.get("knobs") or {}, 0, {}).key
+            self.broken[key] = b
+
     def _initial(self, m) -> dict:
         return {"id": m.id, "class": m.cls, "description": m.description, "file": m.file, "find": m.find,
                 "replace": m.replace, "equivalent": m.equivalent, "status": "not-run", "runs": 0,
@@ -301,7 +402,8 @@ class Qualifier:
     def clean_sim(self):
         with self.lock:
             if self._clean_sim is None:
-                rtl = self.rtl_dir / self.filelist if self.filelist else self.rtl_dir
+                src = self.source_dir()
+                rtl = src / self.filelist if self.filelist else src
                 self._clean_sim = self._build(rtl)
             return self._clean_sim
 
@@ -333,6 +435,8 @@ class Qualifier:
     # -- one mutant ----------------------------------------------------------------
     def qualify(self, m) -> dict:
         r = self.results[m.id]
+        if m.id in self.resumed:
+            return r
         if m.is_equivalent and not self.include_equivalent:
             r["status"] = "equivalent"
             return r
@@ -341,7 +445,7 @@ class Qualifier:
         t_start = time.monotonic()
         mdir = self.out / "mutants" / m.id
         try:
-            flist = mu.apply_mutant(m, self.rtl_dir, mdir / "rtl", self.filelist) if self.filelist else None
+            flist = mu.apply_mutant(m, self.source_dir(), mdir / "rtl", self.filelist) if self.filelist else None
             rtl = flist if flist else self._apply_dir(m, mdir / "rtl")
         except mu.MutantError as exc:
             r.update(status="not-applicable", message=str(exc))
@@ -396,10 +500,10 @@ class Qualifier:
         """A directory RTL (no file list): copy the directory, mutate the copy, give the directory."""
         import shutil
 
-        text = mu.check_mutant(m, self.rtl_dir)
+        text = mu.check_mutant(m, self.source_dir())
         if dest.exists():
             shutil.rmtree(dest)
-        shutil.copytree(self.rtl_dir, dest)
+        shutil.copytree(self.source_dir(), dest)
         (dest / m.file).write_text(text)
         return dest
 
@@ -408,7 +512,7 @@ class Qualifier:
 
         with self.lock:
             self.kills[run.key] = self.kills.get(run.key, 0) + 1
-        r.update(status="killed", test=run.test, seed=run.seed, knobs=run.knobs, env=run.env,
+        r.update(status="killed", test=run.test, seed=run.seed, knobs=run.knobs, env=run.env, origin=run.origin,
                  run_status=rec["status"], signature=signature(rec), first_error=_first_error(rec),
                  run_dir=rec.get("dir"), log=rec.get("log"), repro=_repro(run, pathlib.Path(rtl), self.build_args),
                  kill_run_wall_s=rec.get("wall_s"), kill_sim_cycles=rec.get("sim_cycles"))
@@ -469,7 +573,7 @@ class Qualifier:
 
     def results_dict(self, final: bool = False) -> dict:
         with self.lock:
-            muts = [dict(self.results[m.id]) for m in self.mutants]
+            muts = [dict(self.results[m.id]) for m in self.mutants] + [dict(r) for r in self.carried]
             return {
                 "schema": SCHEMA,
                 "started": self.started,
@@ -480,6 +584,7 @@ class Qualifier:
                 "suite": self.suite_label,
                 "catalogue": self.catalogue_path,
                 "rtl_dir": str(self.rtl_dir),
+                "rtl_version": self.rtl_version,
                 "top": self.top,
                 "parameters": self.params,
                 "mem_words": self.mem_words,
@@ -535,7 +640,8 @@ def summarise(muts: list[dict]) -> dict:
         lo = hi
     killers = {}
     for r in killed:
-        killers[r["test"]] = killers.get(r["test"], 0) + 1
+        t = r.get("origin") or r["test"]
+        killers[t] = killers.get(t, 0) + 1
 
     def dist(v):
         return {"min": min(v) if v else None, "median": statistics.median(v) if v else None,
@@ -641,7 +747,8 @@ def render_section(res: dict) -> str:
     for r in res.get("mutants", []):
         st = r["status"]
         if st == "killed":
-            by = f"{_e(r.get('test'))} seed {_e(r.get('seed'))}"
+            by = f"{_e(r.get('test'))} seed {_e(r.get('seed'))}" + (
+                f" ({_e(r['origin'])} job list)" if r.get("origin") else "")
             detail = (f"<code>{_e(r.get('signature'))}</code><details><summary>repro, first error, change"
                       f"</summary><pre>{_e(r.get('repro'))}</pre><pre>{_e(r.get('first_error'))}</pre>"
                       f"<pre>{_e(mu.Mutant(r['id'], r['class'], '', r['file'], r['find'], r['replace']).diff())}</pre>")
@@ -697,6 +804,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="N seeds of every suite entry (overrides the suite's seed counts)")
     parser.add_argument("--all-tests", action="store_true",
                         help="also run every test of the environment that the suite does not (N seeds, default 2)")
+    parser.add_argument("--extra", action="store_true",
+                        help="also run the sequences of sequences/library_extra.py (N seeds, default 2; as directed "
+                             "job files when the test module does not import them yet)")
     parser.add_argument("--seed", type=int, default=None, metavar="BASE",
                         help=f"base seed of the runs (default: the suite's, else {DEFAULT_BASE_SEED})")
     parser.add_argument("--budget", type=float, default=None, metavar="MINUTES",
@@ -716,6 +826,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cxx-opt", default=DEFAULT_CXX_OPT, choices=("O0", "O1", "O2", "default"),
                         help=f"C++ optimisation of the mutant and baseline builds (default {DEFAULT_CXX_OPT}: "
                              "builds dominate the cost; 'default' = the build layer's)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the decided results (killed, build-error, not-applicable) of OUT/qualify.json "
+                             "and run the rest (survivors, incomplete, not run, new mutants)")
     parser.add_argument("--list", action="store_true", help="list the catalogue and the planned runs, run nothing")
 
 
@@ -763,7 +876,8 @@ def main(args) -> int:
         eng = EngineConfig.from_params(params)
         mem = MemoryConfig(size=mem_words * 4)
         label, runs = plan_runs(args.suite, eng, mem, seeds=args.seeds, base_seed=args.seed, timeout=args.timeout,
-                                all_tests_too=args.all_tests)
+                                all_tests_too=args.all_tests, extra=args.extra,
+                                jobs_dir=pathlib.Path(args.out) / "jobs")
     except (mu.CatalogueError, ValueError, SuiteError) as exc:
         print(f"redmule-verif qualify: {exc}", file=sys.stderr)
         return 2
@@ -778,6 +892,13 @@ def main(args) -> int:
             print("PROBLEM:", p)
         return 2 if problems else 0
     out = pathlib.Path(args.out)
+    previous = None
+    if args.resume and (out / "qualify.json").exists():
+        try:
+            previous = json.loads((out / "qualify.json").read_text())
+        except ValueError as exc:
+            print(f"redmule-verif qualify: --resume: {out / 'qualify.json'} is not valid JSON ({exc})", file=sys.stderr)
+            return 2
     print(f"qualify: {len(chosen)} mutant(s), {len(runs)} run(s) each at most ({label}), out {out}"
           + (f", budget {args.budget:g} min" if args.budget else ""), flush=True)
     q = Qualifier(chosen, runs, out, rtl_dir=rtl_dir, filelist=filelist, top=getattr(args, "top", "redmule"),
@@ -786,7 +907,7 @@ def main(args) -> int:
                   jobs=args.jobs, shrink_runs=args.shrink_runs, include_equivalent=args.include_equivalent,
                   assert_cycles=False if args.no_assert_cycles else None, build_args=build_args,
                   suite_label=label, catalogue_path=cat.path, log=lambda s: print(s, flush=True),
-                  cxx_opt=None if args.cxx_opt == "default" else args.cxx_opt)
+                  cxx_opt=None if args.cxx_opt == "default" else args.cxx_opt, previous=previous)
     try:
         q.clean_sim()
     except BuildError as exc:
