@@ -35,6 +35,14 @@
 //     cycle with the response one cycle later: read ACQUIRE until it returns a
 //     job id, write the six job registers, write 0 to TRIGGER, wait for the
 //     core's event.
+//
+// Compiled with -DBENCH_SV_HARNESS (bench_sim's decomposition run) the top is
+// instead verif/redmule_harness.sv, the env's SV harness, which serves the
+// TCDM port itself (memory, grant profiles, protocol checker, trace file with
+// +tcdm_log=PATH): the same C++ loop then measures the env's simulator
+// without cocotb and VPI. The harness's memory array is loaded and read back
+// through Verilator's model root (rootp, no public signals needed), so the
+// job computes on the same data and Z is checked as in the bare variant.
 
 #include <chrono>
 #include <cinttypes>
@@ -49,6 +57,15 @@
 
 #include "Vtop.h"
 #include "verilated.h"
+#ifdef BENCH_SV_HARNESS
+#include "Vtop___024root.h"
+#endif
+
+#ifdef BENCH_SV_HARNESS
+#define HARNESS_KIND "sv"  // the env's redmule_harness.sv serves the TCDM port
+#else
+#define HARNESS_KIND "cpp"  // this file serves the TCDM port
+#endif
 
 namespace {
 
@@ -129,7 +146,7 @@ Options parse_args(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
-        if (a.rfind("+verilator", 0) == 0) continue;
+        if (a.rfind("+", 0) == 0) continue;  // plusargs: Verilated::commandArgs has them
         if (a.rfind("--", 0) == 0) {
             if (i + 1 >= argc) die("option " + a + " needs a value");
             std::string v = argv[++i];
@@ -285,7 +302,11 @@ int main(int argc, char** argv) {
     auto ctx = std::make_unique<VerilatedContext>();
     ctx->commandArgs(argc, argv);
     auto top = std::make_unique<Vtop>(ctx.get(), "TOP");
+#ifdef BENCH_SV_HARNESS
+    const int NW = 0;  // the SV harness owns the TCDM port
+#else
     const int NW = words_of(&top->tcdm_data_o);
+#endif
 
     // ---- job layout and data
     const unsigned eb = o.fmt == 1 ? 2 : 1;
@@ -364,18 +385,58 @@ int main(int argc, char** argv) {
 
     top->clk_i = 0;
     top->rst_ni = 0;
-    top->test_mode_i = 0;
     top->periph_req_i = 0;
     top->periph_add_i = 0;
     top->periph_wen_i = 1;
     top->periph_be_i = 0;
     top->periph_data_i = 0;
     top->periph_id_i = 0;
+#ifdef BENCH_SV_HARNESS
+    top->gnt_mode_i = static_cast<uint8_t>(o.mode);
+    top->gnt_p_i = g.p16;
+    top->gnt_on_i = g.on;
+    top->gnt_off_i = g.off;
+    top->gnt_core_rate_i = g.core_rate16;
+    top->gnt_n_banks_i = static_cast<uint8_t>(g.n_banks);
+    top->gnt_n_cores_i = static_cast<uint8_t>(g.n_cores);
+    top->gnt_max_stall_i = g.max_stall;
+    top->gnt_seed_i = g.seed;
+    top->gnt_reseed_i = 0;
+    top->store_resp_i = 1;
+    top->waive_rq4_i = 0;
+    top->job_active_i = 0;
+    top->hang_limit_i = 20000;
+    top->budget_limit_i = 0;
+    top->progress_clr_i = 0;
+    top->flush_i = 0;
+#else
+    top->test_mode_i = 0;
     top->tcdm_gnt_i = 0;
     top->tcdm_r_valid_i = 0;
     for (int i = 0; i < NW; i++) set_word(top->tcdm_r_data_i, i, 0xDEADBEEFu);
+#endif
     top->eval();
+#ifdef BENCH_SV_HARNESS
+    // the harness's `initial` has cleared its memory in the first eval: load the job's data
+    auto& hmem = top->rootp->redmule_harness__DOT__mem;
+    if (o.mem_words != hmem.size()) die("--mem-words differs from the harness's MEM_WORDS");
+    for (uint32_t i = 0; i < o.mem_words; i++) hmem[i] = mem.words[i];
+#endif
 
+#ifdef BENCH_SV_HARNESS
+    auto posedge = [&]() {
+        top->clk_i = 1;
+        top->eval();
+        cycle++;
+        if (g.reseed_pending) g.reseed_pending = false;  // taken at this edge
+    };
+    auto negedge = [&]() {
+        top->gnt_reseed_i = g.reseed_pending;
+        top->job_active_i = triggered && !done;
+        top->clk_i = 0;
+        top->eval();
+    };
+#else
     auto posedge = [&]() {
         // the handshake of the cycle that ends, sampled on settled signals
         const bool req = top->tcdm_req_o;
@@ -422,6 +483,7 @@ int main(int argc, char** argv) {
         top->clk_i = 0;
         top->eval();
     };
+#endif
 
     // reset: 4 cycles low, 2 cycles high (as the env's base test)
     for (int i = 0; i < 4; i++) { posedge(); negedge(); }
@@ -484,6 +546,11 @@ int main(int argc, char** argv) {
     top->final();
     const auto t_end = std::chrono::steady_clock::now();
 
+#ifdef BENCH_SV_HARNESS
+    loads = top->n_loads_o;
+    stores = top->n_stores_o;
+    for (uint32_t i = 0; i < o.mem_words; i++) mem.words[i] = hmem[i];
+#endif
     // ---- Z check against the reference
     const char* zcheck = "skipped";
     uint64_t bad = 0, first_bad = 0;
@@ -502,12 +569,12 @@ int main(int argc, char** argv) {
     std::printf("{\"status\": \"%s\", \"m\": %u, \"n\": %u, \"k\": %u, \"op\": \"%s\", \"fmt\": \"%s\", "
                 "\"profile\": \"%s\", \"p\": %g, \"seed\": %u, \"cycles\": %" PRIu64 ", \"trigger_cycle\": %" PRIu64
                 ", \"event_cycle\": %" PRIu64 ", \"total_cycles\": %" PRIu64 ", \"wall_s\": %.6f, "
-                "\"total_wall_s\": %.6f, \"cpu_s\": %.6f, \"cycles_per_s\": %.1f, \"cycles_per_cpu_s\": %.1f, \"loads\": %" PRIu64 ", \"stores\": %" PRIu64
-                ", \"req_cycles\": %" PRIu64 ", \"z_check\": \"%s\", \"z_mismatches\": %" PRIu64
-                ", \"first_mismatch\": %" PRIu64 ", \"dw\": %d}\n",
+                "\"total_wall_s\": %.6f, \"cpu_s\": %.6f, \"cycles_per_s\": %.1f, \"cycles_per_cpu_s\": %.1f, "
+                "\"loads\": %" PRIu64 ", \"stores\": %" PRIu64 ", \"req_cycles\": %" PRIu64 ", \"z_check\": \"%s\", "
+                "\"z_mismatches\": %" PRIu64 ", \"first_mismatch\": %" PRIu64 ", \"dw\": %d, \"harness\": \"%s\"}\n",
                 bad ? "fail" : "pass", o.m, o.n, o.k, OP_NAMES[o.op], FMT_NAMES[o.fmt], MODE_NAMES[o.mode], o.p,
                 o.seed, cycles, trigger_cycle, event_cycle, cycle, wall, total, cpu_evt - cpu_trig,
                 wall > 0 ? cycles / wall : 0.0, cpu_evt > cpu_trig ? cycles / (cpu_evt - cpu_trig) : 0.0,
-                loads, stores, req_cycles, zcheck, bad, first_bad, NW * 32);
+                loads, stores, req_cycles, zcheck, bad, first_bad, NW * 32, HARNESS_KIND);
     return bad ? 1 : 0;
 }

@@ -32,6 +32,14 @@ What is measured (Python start-up and builds are never in a figure):
 
 Each pair is run ``--repeat`` times and the fastest of each side is kept (the
 machine is shared: the best run is the one least disturbed).
+
+Decomposition (first profile, unless ``--no-decompose``): the same C++ loop
+built around the env's SV harness (``-DBENCH_SV_HARNESS``: memory, grants,
+protocol checker and trace in SystemVerilog, no cocotb, no VPI), with and
+without its trace file, splits the env/bare gap of the window into the SV
+harness's per-cycle work and cocotb's simulation loop; and one env run with
+a leaner backdoor (the test module's ``backdoor: raw`` experiment) shows what
+the per-word cocotb handles cost the job.
 """
 
 from __future__ import annotations
@@ -83,6 +91,21 @@ def build_bare(cache_root=None, parameters=None):
     return build(bare_config(parameters=parameters), cache_root)
 
 
+def sv_harness_config(rtl=None, parameters=None, mem=MEM, vpi: bool = False) -> SimConfig:
+    """The C++ loop around the env's SV harness (redmule_harness.sv), no cocotb: for the decomposition.
+
+    ``vpi=True`` compiles it with the env's simulator options (--vpi --public-depth 1) as well.
+    """
+    from redmule_verif.runner import HARNESS
+
+    params = dict(DEFAULT_PARAMS)
+    params.update(parameters or {})
+    params.update(MEM_WORDS=mem.size // 4, MEM_BASE=mem.base)
+    extra = ("-CFLAGS", "-DBENCH_SV_HARNESS") + (("--vpi", "--public-depth", "1") if vpi else ())
+    return SimConfig.make([rtl or DEFAULT_RTL, HARNESS], "redmule_harness", parameters=params,
+                          defines={"DUT_MODULE": "redmule"}, harness_cpp=HARNESS_CPP, extra_args=extra)
+
+
 # --------------------------------------------------------------------------- the job
 
 
@@ -128,10 +151,11 @@ def bare_command(sim, job: GemmJob, data_dir=None, mem=MEM) -> list[str]:
     return cmd
 
 
-def run_bare(sim, job: GemmJob, data_dir=None, timeout: float = 600, mem=MEM) -> dict:
+def run_bare(sim, job: GemmJob, data_dir=None, timeout: float = 600, mem=MEM, plusargs=(), cwd=None) -> dict:
     """Run the bare harness on ``job``; its JSON line as a dict (status 'error' if it printed none)."""
     t0 = time.perf_counter()
-    proc = subprocess.run(bare_command(sim, job, data_dir, mem), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(bare_command(sim, job, data_dir, mem) + list(plusargs), capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
     wall = time.perf_counter() - t0
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("{"):
@@ -142,11 +166,13 @@ def run_bare(sim, job: GemmJob, data_dir=None, timeout: float = 600, mem=MEM) ->
     return {"status": "error", "returncode": proc.returncode, "message": (proc.stdout + proc.stderr)[-2000:]}
 
 
-def run_env(sim, job: GemmJob, seed: int, out_dir, profiler: bool = False, timeout: float = 1800) -> dict:
+def run_env(sim, job: GemmJob, seed: int, out_dir, profiler: bool = False, timeout: float = 1800,
+            knobs: dict | None = None) -> dict:
     """Run ``job`` through the environment; the run record plus bench.json (and the profile's stats)."""
     extra = {"COCOTB_ENABLE_PROFILING": "1"} if profiler else {}
     t0 = time.perf_counter()
-    rec = run_test(sim, TB_TEST, seed, out_dir, knobs={"job": job.to_dict()}, timeout=timeout, extra_env=extra,
+    rec = run_test(sim, TB_TEST, seed, out_dir, knobs={"job": job.to_dict(), **(knobs or {})}, timeout=timeout,
+                   extra_env=extra,
                    module=TB_MODULE, python_path=[TB_DIR])
     rec["process_s"] = time.perf_counter() - t0
     bench = pathlib.Path(out_dir) / "bench.json"
@@ -214,6 +240,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=2, help="runs of each side per profile (the fastest is kept)")
     ap.add_argument("--out", default=str(REPO / "out" / "bench_sim"))
     ap.add_argument("--no-profiler", action="store_true", help="skip the env run under cProfile")
+    ap.add_argument("--no-decompose", action="store_true",
+                    help="skip the decomposition (C++ loop around the SV harness, lean-backdoor env run)")
     ap.add_argument("--fresh-build", action="store_true",
                     help="build both simulators in an empty cache, so that the build times are measured now")
     ap.add_argument("--json", default=None, help="also write every figure to this JSON file")
@@ -318,6 +346,42 @@ def main(argv=None) -> int:
         else:
             prof_res = {"profile": prof, "status": e["status"], "error": "no cocotb.pstat written: " + e["message"]}
 
+    # ---- decomposition of the first profile
+    decomp = None
+    if not args.no_decompose and profiles:
+        prof = profiles[0]
+        job = bench_job(m, n, k, prof, args.seed, op=args.op, fmt=args.fmt)
+        data = out / prof / "data"
+        t0 = time.perf_counter()
+        sv_sim = build(sv_harness_config(), cache)
+        t_sv = time.perf_counter() - t0
+        print(build_line("C++ loop around the SV harness", sv_sim, t_sv))
+        t0 = time.perf_counter()
+        vpi_sim = build(sv_harness_config(vpi=True), cache)
+        print(build_line("  the same, --vpi --public-depth 1", vpi_sim, time.perf_counter() - t0))
+        rows = {"bare": [], "sv_trace": [], "sv_notrace": [], "sv_vpi": [], "env_raw": []}
+        for r in range(args.repeat):
+            rows["bare"].append(run_bare(bare_sim, job, data))
+            tdir = out / prof / "sv_harness"
+            tdir.mkdir(parents=True, exist_ok=True)
+            rows["sv_trace"].append(run_bare(sv_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
+            rows["sv_notrace"].append(run_bare(sv_sim, job, data, cwd=tdir))
+            rows["sv_vpi"].append(run_bare(vpi_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
+            rows["env_raw"].append(run_env(env_sim, job, args.seed, out / prof / f"env_raw{r}",
+                                           knobs={"backdoor": "raw"}))
+        best = {kk: _best(v, "cycles_per_cpu_s") for kk, v in rows.items() if kk != "env_raw"}
+        best_wall = {kk: _best(v, "cycles_per_s") for kk, v in rows.items() if kk != "env_raw"}
+        raw = min((e for e in rows["env_raw"] if e["bench"].get("job_s")), key=lambda e: e["bench"]["job_s"],
+                  default={"bench": {}, "status": "error"})
+        r0 = results[prof]
+        decomp = {"profile": prof, "sv_build_s": sv_sim.build_seconds, "sv_cached": sv_sim.cached,
+                  "cps_cpu": {kk: v.get("cycles_per_cpu_s") for kk, v in best.items()},
+                  "cps": {kk: v.get("cycles_per_s") for kk, v in best_wall.items()},
+                  "env_cps_cpu": r0["env_cps_cpu"], "env_cps": r0["env_cps"],
+                  "env_job_s": r0["env_job_s"], "env_parts": r0["parts"],
+                  "raw_status": raw.get("status"), "raw_job_s": raw["bench"].get("job_s"),
+                  "raw_parts": raw["bench"].get("parts", {}), "rows": rows}
+
     # ---- report
     print()
     print("cycles: TRIGGER response to done event. cycles/s: over the wall time of that window (env: the window ends")
@@ -364,17 +428,41 @@ def main(argv=None) -> int:
             for tt, ct, nc, where in prof_res["top"][:10]:
                 print(f"    {tt:7.3f} s own {ct:7.3f} s cum {nc:>8} calls  {where}")
             print(f"  stats: {prof_res['pstat']} (python -m pstats)")
+    if decomp:
+        d = decomp
+        print()
+        print(f"where the env's window time goes ({d['profile']}; cycles per CPU second, best of {args.repeat}; "
+              f"wall in brackets):")
+
+        def step(label, cpu, wall, ref_cpu):
+            extra = f"  {cpu / ref_cpu:.2f} of bare" if cpu and ref_cpu else ""
+            print(f"  {label:<58} {_fmt_rate(cpu):>8} ({_fmt_rate(wall)}){extra}")
+
+        b = d["cps_cpu"].get("bare")
+        step("bare C++ harness (memory and grants in C++)", b, d["cps"].get("bare"), b)
+        step("C++ loop + env SV harness, no trace file", d["cps_cpu"].get("sv_notrace"), d["cps"].get("sv_notrace"), b)
+        step("C++ loop + env SV harness + trace file (as the env runs it)", d["cps_cpu"].get("sv_trace"),
+             d["cps"].get("sv_trace"), b)
+        step("  the same built as the env (--vpi --public-depth 1)", d["cps_cpu"].get("sv_vpi"), d["cps"].get("sv_vpi"),
+             b)
+        step("env: + cocotb's simulation loop (VPI callbacks, GPI clock)", d["env_cps_cpu"], d["env_cps"], b)
+        zs = {kk: v.get("z_check") for kk, v in best.items()}
+        print(f"  (Z check of the C++ runs: {', '.join(f'{kk} {v}' for kk, v in zs.items())})")
+        rp = d["raw_parts"]
+        print(f"  backdoor: the job takes {d['env_job_s'] or 0:.2f} s with the env's TcdmMemory "
+              f"(prepare {d['env_parts'].get('prepare_s', 0):.2f} s, Z check {d['env_parts'].get('check_s', 0):.2f} s)"
+              f", {d['raw_job_s'] or 0:.2f} s with direct GPI word handles (prepare {rp.get('prepare_s', 0):.2f} s, "
+              f"Z check {rp.get('check_s', 0):.2f} s; run {d['raw_status']})")
     ratios = [r["ratio"] for r in results.values() if r["ratio"]]
     if ratios:
         print()
         print(f"env/bare ratio: min {min(ratios):.2f}, median {statistics.median(ratios):.2f} "
               f"(goal >= 0.3, aiming for 0.5)")
     if args.json:
+        builds = {"bare_s": bare_sim.build_seconds, "bare_cached": bare_sim.cached,
+                  "env_s": env_sim.build_seconds, "env_cached": env_sim.cached}
         pathlib.Path(args.json).write_text(json.dumps({"results": results, "profiler": prof_res,
-                                                       "builds": {"bare_s": bare_sim.build_seconds,
-                                                                  "bare_cached": bare_sim.cached,
-                                                                  "env_s": env_sim.build_seconds,
-                                                                  "env_cached": env_sim.cached}},
+                                                       "decomposition": decomp, "builds": builds},
                                                       indent=1, default=str))
     if tmp:
         tmp.cleanup()

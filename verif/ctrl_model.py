@@ -192,6 +192,7 @@ class CtrlModel(uvm_component):
                 else:
                     ctx.state = QUEUED
             return
+        # writes to ACQUIRE, FINISHED, STATUS, RUNNING_JOB and unmapped offsets have no effect
         if off in R.JOB_REGS and res is not None:
             regs = s.ctx[res].regs
             regs[off] = (regs[off] & ~mask) | (item.data & mask)

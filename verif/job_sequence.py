@@ -196,9 +196,11 @@ class JobSequence(uvm_sequence):
         if ev.phase in ("load", "compute"):
             await First(ValueChange(d.n_loads_o), done.wait())
             if ev.phase == "compute" and not done.is_set():
-                eng = self.cfg.eng
-                compute = max(4, (ref.expected_cycles(rec.job.m, rec.job.n, rec.job.k, eng.L, eng.H, eng.P)
-                                  - ref.CYCLE_OVERHEAD) // 2)
+                # inside the first tile's compute: past its loads (about 2 L beats), before its
+                # stores (its compute takes about N (P+1) cycles), and within the job
+                eng, job = self.cfg.eng, rec.job
+                whole = ref.expected_cycles(job.m, job.n, job.k, eng.L, eng.H, eng.P) - ref.CYCLE_OVERHEAD
+                compute = max(4, min(whole // 2, 2 * eng.L + job.n * (eng.P + 1) // 2))
                 await First(ClockCycles(d.clk_i, compute), done.wait())
         elif ev.phase == "store":
             await First(ValueChange(d.n_stores_o), done.wait())

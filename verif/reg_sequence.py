@@ -11,8 +11,10 @@ it triggers is checked by the scoreboard like any other. Per round it:
 * writes TRIGGER with a non-zero value (ignored), then programs a real job and
   triggers it; while it runs, acquires and triggers a second job (queued) and
   reads ACQUIRE again (-1: both contexts busy), STATUS and RUNNING_JOB;
-* waits for completion by polling STATUS (and the event), then reads FINISHED
-  (2 after two jobs, then 0: read-clears) and RUNNING_JOB;
+* writes the read-only ACQUIRE, STATUS, RUNNING_JOB and FINISHED (ignored);
+* polls STATUS until the first job's byte drops, reads FINISHED (1), waits
+  for both events, then reads FINISHED (2 after two jobs, or saturated at 2
+  after four, then 0: read-clears) and RUNNING_JOB;
 * writes TRIGGER with no context reserved (ignored).
 """
 
@@ -59,7 +61,7 @@ class RegAccessSequence(JobSequence):
             await self._trigger(rec2)
             for off in (R.ACQUIRE, R.STATUS, R.RUNNING_JOB, R.STATUS | 0x100):
                 await env.read_reg(core, off)
-            await self._poll_until_idle(core)
+            await self._poll_until_idle(core, rec.job_id % 2)
             for rec_ in (rec, rec2):
                 await First(rec_.done.wait(), env.watchdog.fired.wait())
                 if rec_.state != "done":
@@ -87,7 +89,10 @@ class RegAccessSequence(JobSequence):
         for off in self.rng.sample(UNMAPPED, 4):
             await env.write_reg(core, off, self.rng.getrandbits(32))
             await env.read_reg(core, off | (self.rng.randrange(4) << 8))
-        await env.read_reg(core, R.TRIGGER)  # reads 0 (SOFT_CLEAR's read value is not specified: not read)
+        await env.read_reg(core, R.TRIGGER)  # reads 0
+        await env.read_reg(core, R.SOFT_CLEAR)  # its read value is not specified: read, not predicted
+        for off in (R.ACQUIRE, R.STATUS, R.RUNNING_JOB, R.FINISHED):  # read-only registers ignore writes
+            await env.write_reg(core, off, self.rng.getrandbits(32))
 
     async def _program(self, core, job):
         values = [(R.X_PTR, job.x_base), (R.W_PTR, job.w_base), (R.Z_PTR, job.z_base),
@@ -107,12 +112,12 @@ class RegAccessSequence(JobSequence):
         env.job_ap.write(rec)
         env.arm_watchdog()
 
-    async def _poll_until_idle(self, core):
-        """Software that polls STATUS instead of sleeping on the event."""
+    async def _poll_until_idle(self, core, ctx):
+        """Software that polls STATUS (context ``ctx``'s byte) instead of sleeping on the event."""
         env = self.env
         for _ in range(100_000):
             item = await env.read_reg(core, R.STATUS)
-            if item.rdata == 0 or env.watchdog.fired.is_set():
+            if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF or env.watchdog.fired.is_set():
                 return
             await ClockCycles(env.dut.clk_i, self.rng.randint(4, 32))
         env.logger.error("STATUS never dropped to 0 while polling")
