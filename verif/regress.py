@@ -50,6 +50,7 @@ SUITE_KEYS = {"description", "seed", "timeout", "tests", "env"}
 ENTRY_KEYS = {"test", "seeds", "knobs", "timeout", "env"}
 DEFAULT_TIMEOUT = 600.0
 MAX_MESSAGE = 4000
+MAX_WAVES_CYCLES = 150_000  # longer failures are not rerun with waves automatically (VCD ~20 kB per cycle)
 RESULTS_SCHEMA = "redmule-verif/regress-results/1"
 
 
@@ -709,6 +710,10 @@ class Regression:
             r = self.records[i]
             if r["status"] in ("fail", "error") and r["signature"] not in seen:
                 seen.add(r["signature"])
+                if int(r.get("sim_cycles") or 0) > MAX_WAVES_CYCLES:  # a VCD of ~20 kB a cycle
+                    r["rerun"] = {"skipped": f"{r['sim_cycles']} cycles: too long for a waves rerun; "
+                                             f"use the repro line with --waves"}
+                    continue
                 picked.append(i)
             if len(picked) >= self.rerun_failures:
                 break
