@@ -18,6 +18,14 @@ this process (no Python start-up, no build):
   the Python time of the whole run (the share without a profiler's overhead).
 * the parts of the job's Python work: prepare (data + reference + backdoor
   writes), the trace poll (TCDM monitor + footprint checker), the Z check.
+
+Experiment (knob ``backdoor: "raw"``, used by ``bench_sim --backdoor raw``):
+the env's TcdmMemory reads and writes each word through a cocotb handle
+object (``dut.mem[i]``: a GPI handle lookup, a Python handle, a range check,
+then the VPI put). The raw variant keeps the GPI sim_obj of each word and
+calls its set/get directly, the same VPI accesses without the Python handle
+layer, to measure what a leaner backdoor would save (the env itself is
+unchanged by default).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import os
 import time
 
 import cocotb
+import numpy as np
 from cocotb import _gpi_triggers
 
 from redmule_verif.analysis import analysis_imp
@@ -89,12 +98,41 @@ _timed(TcdmMonitor, "poll", "poll_s")
 _timed(Scoreboard, "check_result", "check_s", _checked)
 
 
+def _raw_backdoor(memory):
+    """Swap ``memory``'s word access for direct GPI sim_obj calls (same VPI operations)."""
+    arr = memory.handle._handle
+    raw: dict = {}
+
+    def word(i):
+        h = raw.get(i)
+        if h is None:
+            h = raw[i] = arr.get_handle_by_index(i)
+        return h
+
+    def _read_words(w0, w1):
+        pending = memory._pending_now()
+        vals = (pending[i] if i in pending else word(i).get_signal_val_long() & 0xFFFFFFFF  # GPI gives it signed
+                for i in range(w0, w1))
+        return np.fromiter(vals, dtype=np.uint32, count=w1 - w0)
+
+    def _write_words(w0, words):
+        pending = memory._pending_now()
+        for i, v in enumerate(words.tolist(), w0):
+            word(i).set_signal_val_int(0, v)  # 0: deposit, as cocotb's default .value = (inertial write)
+            pending[i] = v
+
+    memory._read_words = _read_words
+    memory._write_words = _write_words
+
+
 class BenchJob(BaseTest):
     def build_phase(self):
         STAMPS["t_test_start"] = _clock()
         super().build_phase()
 
     def connect_phase(self):
+        if self.cfg.knobs.get("backdoor") == "raw":
+            _raw_backdoor(self.env.memory)
         self.env.job_ap.connect(analysis_imp("bench_job_tap", self, self._on_job))
         self.env.evt_mon.ap.connect(analysis_imp("bench_evt_tap", self, self._on_event))
 
