@@ -546,9 +546,9 @@ DIRECTED_DIR = pathlib.Path(__file__).resolve().parent / "directed"
 def _directed(ctx):
     f = ctx.knob("file")
     p = pathlib.Path(f)
-    if not p.exists():
+    if not p.is_file():
         for cand in (DIRECTED_DIR / f, DIRECTED_DIR / f"{f}.yaml"):
-            if cand.exists():
+            if cand.is_file():
                 p = cand
                 break
         else:

@@ -354,7 +354,14 @@ def _compile(config: SimConfig, files, incdirs, bdir: pathlib.Path, jobs: int | 
         for cmd in steps:
             fh.write("$ " + " ".join(cmd) + "\n")
             fh.flush()
-            rc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=bdir).returncode
+            proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=bdir,
+                                    start_new_session=True)
+            try:
+                rc = proc.wait()
+            except BaseException:  # an interrupted build takes its compilers down with it
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise
             if rc != 0:
                 break
     if rc != 0:
@@ -433,7 +440,7 @@ def run_cocotb(sim: Sim, module: str, python_path: Sequence[str | os.PathLike] =
     """Run cocotb test ``module`` on ``sim`` in ``test_dir``; returns, never raises for a failing DUT."""
     if sim.config.harness_cpp:
         raise BuildError("this build has a custom C++ harness, not cocotb: run its binary directly")
-    tdir = pathlib.Path(test_dir) if test_dir else sim.dir / "run"
+    tdir = (pathlib.Path(test_dir) if test_dir else sim.dir / "run").resolve()  # the simulator runs inside it
     tdir.mkdir(parents=True, exist_ok=True)
     results = tdir / "results.xml"
     log = tdir / "sim.log"

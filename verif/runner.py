@@ -62,7 +62,7 @@ def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, time
     for stale in ("summary.json", "coverage.json", "tcdm_trace.log"):
         (out / stale).unlink(missing_ok=True)
     knobs = dict(knobs or {})
-    if isinstance(knobs.get("file"), str) and os.path.exists(knobs["file"]):
+    if isinstance(knobs.get("file"), str) and os.path.isfile(knobs["file"]):
         knobs["file"] = os.path.abspath(knobs["file"])  # the simulator runs in its own directory
     env = {"REDMULE_TEST": test, "REDMULE_SEED": str(int(seed)), "REDMULE_KNOBS": json.dumps(knobs or {})}
     if assert_cycles:
