@@ -255,7 +255,23 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _regress_until_closure(args) -> int:
+    """``regress --until-closure``: the closure loop of redmule_verif.closure into OUT."""
+    from redmule_verif import closure
+
+    loop_args = argparse.Namespace(**vars(args))
+    loop_args.dir = str(pathlib.Path(args.out).resolve())
+    defaults = dict(tests=None, code_coverage=False, batch=None, no_compare=False, max_runs=None,
+                    pack_cycles=40000, run_timeout=args.timeout or 600, testplan=None, json=False,
+                    seed=args.seed if args.seed is not None else 1)
+    for key, value in defaults.items():
+        setattr(loop_args, key, value)
+    return closure.loop_main(loop_args)
+
+
 def cmd_regress(args) -> int:
+    if args.until_closure:
+        return _regress_until_closure(args)
     from redmule_verif.regress import (Regression, SuiteError, archive_previous, default_base_seed,
                                        history_files, load_results, load_suite, plan)
     from redmule_verif.sequences.job import EngineConfig, MemoryConfig
@@ -380,6 +396,11 @@ def make_parser(argv=()) -> argparse.ArgumentParser:
                    help="earlier results: new failure buckets and trend plots (default: OUT/history)")
     p.add_argument("--rerun-failures", type=int, default=3, metavar="N",
                    help="rerun the first failure of the first N buckets with waves (default 3; 0: never)")
+    p.add_argument("--until-closure", action="store_true",
+                   help="instead of the suite: keep adding runs aimed at open testplan bins until the testplan "
+                   "is closed or --budget is spent, and compare with unbiased runs on the same budget")
+    p.add_argument("--budget", type=float, default=10.0, metavar="MINUTES",
+                   help="wall-clock budget of --until-closure (default 10)")
     add_dut_options(p)
     p.set_defaults(func=cmd_regress)
 
