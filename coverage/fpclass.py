@@ -86,7 +86,18 @@ def _table(fmt: str) -> np.ndarray:
     t = _TABLES.get(fmt)
     if t is None:
         e_bits, m_bits = FMT_LAYOUT[fmt]
-        t = np.array([_IDX[fp_class(c, fmt)] for c in range(1 << (1 + e_bits + m_bits))], dtype=np.uint8)
+        code = np.arange(1 << (1 + e_bits + m_bits), dtype=np.int64)
+        sign = code >> (e_bits + m_bits)
+        exp = (code >> m_bits) & ((1 << e_bits) - 1)
+        man = code & ((1 << m_bits) - 1)
+        e_max, m_max = (1 << e_bits) - 1, (1 << m_bits) - 1
+        names = np.where(sign == 1, "-", "+").astype(object) + np.select(
+            [(exp == e_max) & (man == 0), exp == e_max, (exp == 0) & (man == 0), exp == 0,
+             (exp == e_max - 1) & (man == m_max)],
+            ["inf", "nan", "zero", "sub", "max"], "norm").astype(object)
+        nan = (exp == e_max) & (man != 0)
+        names[nan] = np.where((man[nan] >> (m_bits - 1)) & 1 == 1, "qnan", "snan")
+        t = np.array([_IDX[n] for n in names], dtype=np.uint8)
         t.setflags(write=False)
         _TABLES[fmt] = t
     return t
