@@ -547,7 +547,11 @@ def _directed(ctx):
     f = ctx.knob("file")
     p = pathlib.Path(f)
     if not p.is_file():
-        for cand in (DIRECTED_DIR / f, DIRECTED_DIR / f"{f}.yaml"):
+        from redmule_verif.coverage.witnesses import WITNESS_FILE  # the coverage-closure witness jobs
+
+        cands = [DIRECTED_DIR / f, DIRECTED_DIR / f"{f}.yaml"]
+        cands += [WITNESS_FILE] if f in (WITNESS_FILE.name, WITNESS_FILE.stem) else []
+        for cand in cands:
             if cand.is_file():
                 p = cand
                 break
