@@ -1,16 +1,17 @@
 """Extra sequences found necessary by mutation qualification (``redmule-verif qualify``, issue 6).
 
-Registered with the library's ``@sequence`` decorator, so they are tests of the
-same name once this module is imported (``import redmule_verif.sequences.library_extra``
-next to the library's import in the test module / test list). Each closes a
-gap that a surviving RTL mutant showed (see tests/mutants/catalogue.yaml):
+Registered with the library's ``@sequence`` decorator, so they become tests of
+the same name once this module is imported next to the library (the test
+module and ``verif/testlist.py`` take their names from ``SEQUENCES``); until
+then ``redmule-verif qualify --extra`` runs them as ``directed`` job files.
 
 * ``tiny_products`` -- products of small normal numbers whose exact value has
   bits below 2^-26 and lands in or near the FP16 subnormal range, where the
-  FMA's single rounding depends on the sticky bit of those low product bits
-  (mutant ``fma_sticky_dropped``). Random data ("normal", "specials",
-  "underflow") almost never makes a sum that is a rounding tie except for
-  product bits below 2^-26.
+  FMA's single rounding depends on the sticky bit of those low product bits.
+  A targeted probe for the catalogue's ``fma_sticky_dropped`` (one job of it
+  shows dozens of wrong elements). The first qualification run did not need it:
+  ``back_to_back`` with "normal" data killed that mutant in its first run, and
+  no survivor was a stimulus gap (tests/mutants/README.md).
 
 Every generator is a pure function of (seed, eng, mem, knobs), like the library's.
 """

@@ -620,8 +620,12 @@ def summarise(muts: list[dict]) -> dict:
     by = {}
     for r in muts:
         by[r["status"]] = by.get(r["status"], 0) + 1
-    killed = [r for r in muts if r["status"] == "killed"]
-    survived = [r for r in muts if r["status"] == "survived"]
+    # a mutant marked equivalent in the catalogue is outside the kill rate, simulated or not; one that was
+    # killed anyway refutes its equivalence argument (reported)
+    killed = [r for r in muts if r["status"] == "killed" and not r.get("equivalent")]
+    survived = [r for r in muts if r["status"] == "survived" and not r.get("equivalent")]
+    refuted = [r["id"] for r in muts if r["status"] == "killed" and r.get("equivalent")]
+    eq_survived = [r["id"] for r in muts if r["status"] == "survived" and r.get("equivalent")]
     decided = len(killed) + len(survived)
     ttk = [float(r["wall_to_kill_s"]) for r in killed if r.get("wall_to_kill_s") is not None]
     ttk_runs = [float(r["run_wall_s"]) for r in killed]
@@ -631,7 +635,7 @@ def summarise(muts: list[dict]) -> dict:
         k = sum(1 for r in killed if r["class"] == c)
         s = sum(1 for r in survived if r["class"] == c)
         classes[c] = {"killed": k, "survived": s, "kill_rate": (k / (k + s)) if k + s else None,
-                      "equivalent": sum(1 for r in muts if r["class"] == c and r["status"] == "equivalent")}
+                      "equivalent": sum(1 for r in muts if r["class"] == c and r.get("equivalent"))}
     hist = []
     lo = 0
     for hi in TTK_BUCKETS + (None,):
@@ -654,9 +658,13 @@ def summarise(muts: list[dict]) -> dict:
         "killed": len(killed),
         "survived": len(survived),
         "kill_rate": (len(killed) / decided) if decided else None,
-        "kill_rate_note": "killed / (killed + survived): equivalent, not-applicable, build-error, incomplete "
-                          "and not-run mutants are not in the denominator",
+        "kill_rate_note": "killed / (killed + survived) over the mutants not marked equivalent in the catalogue: "
+                          "equivalent, not-applicable, build-error, incomplete and not-run mutants are not in the "
+                          "denominator",
         "survivors": [r["id"] for r in survived],
+        "equivalent_survivors": eq_survived,
+        "equivalence_refuted": refuted,
+        "equivalent": sum(1 for r in muts if r.get("equivalent")),
         "by_class": classes,
         "time_to_kill_runs_s": dist(ttk_runs),
         "time_to_kill_with_build_s": dist(ttk),
@@ -724,7 +732,7 @@ def render_section(res: dict) -> str:
     ttk = s.get("time_to_kill_runs_s") or {}
     kp = [("kill rate", "-" if rate is None else f"{100 * rate:.1f} %"),
           ("killed", s.get("killed")), ("survived", s.get("survived")),
-          ("equivalent", (s.get("by_status") or {}).get("equivalent", 0)),
+          ("equivalent", s.get("equivalent", 0)),
           ("mutants", s.get("mutants")), ("median time to kill", _fmt_s(ttk.get("median"))),
           ("p90 time to kill", _fmt_s(ttk.get("p90")))]
     out.append("<div>" + "".join(f'<span class="kpi"><b>{_e(v)}</b>{_e(k)}</span>' for k, v in kp) + "</div>")
@@ -757,8 +765,12 @@ def render_section(res: dict) -> str:
                 detail += "<b>shrunk:</b><pre>" + _e("\n".join(sh["after"])) + "</pre>"
             detail += "</details>"
             ttk_s = _fmt_s(r.get("run_wall_s"))
-        elif st == "equivalent":
-            by, ttk_s, detail = "", "-", _e(r.get("equivalent"))
+        elif st == "equivalent" or r.get("equivalent"):
+            by, ttk_s, detail = "", "-", "<b>equivalent:</b> " + _e(r.get("equivalent"))
+            if st == "killed":
+                detail = "<b>KILLED although marked equivalent: the argument is wrong</b> " + detail
+            elif st == "survived":
+                st = "survived (equivalent)"
         else:
             by, ttk_s = "", "-"
             detail = _e(r.get("verdict") or r.get("message") or "") + (
@@ -766,7 +778,7 @@ def render_section(res: dict) -> str:
                 f"{_e(mu.Mutant(r['id'], r['class'], '', r['file'], r['find'], r['replace']).diff())}</pre></details>")
         out.append(f'<tr><td title="{_e(r.get("description"))}"><b>{_e(r["id"])}</b><br>'
                    f'<span class="muted">{_e(r.get("description"))}</span></td><td>{_e(r["class"])}</td>'
-                   f'<td class="{_e(st)}">{_e(st)}</td><td>{_e(r.get("runs"))}</td><td>{ttk_s}</td>'
+                   f'<td class="{_e(st.split()[0])}">{_e(st)}</td><td>{_e(r.get("runs"))}</td><td>{ttk_s}</td>'
                    f'<td>{_e(r.get("sim_cycles"))}</td><td>{by}</td><td>{detail}</td></tr>')
     out.append("</table>")
     broken = res.get("broken_on_clean_rtl") or []
@@ -899,6 +911,10 @@ def main(args) -> int:
         except ValueError as exc:
             print(f"redmule-verif qualify: --resume: {out / 'qualify.json'} is not valid JSON ({exc})", file=sys.stderr)
             return 2
+    if previous:
+        for r in previous.get("mutants", []):
+            if r.get("id") in cat:
+                r["equivalent"] = cat[r["id"]].equivalent
     print(f"qualify: {len(chosen)} mutant(s), {len(runs)} run(s) each at most ({label}), out {out}"
           + (f", budget {args.budget:g} min" if args.budget else ""), flush=True)
     q = Qualifier(chosen, runs, out, rtl_dir=rtl_dir, filelist=filelist, top=getattr(args, "top", "redmule"),
@@ -920,6 +936,10 @@ def main(args) -> int:
           f"survived, statuses {s['by_status']}")
     if s["survivors"]:
         print("survivors: " + ", ".join(s["survivors"]))
+    if s["equivalent_survivors"]:
+        print("survivors marked equivalent: " + ", ".join(s["equivalent_survivors"]))
+    if s["equivalence_refuted"]:
+        print("KILLED although marked equivalent (fix the catalogue): " + ", ".join(s["equivalence_refuted"]))
     t = s["time_to_kill_runs_s"]
     if t["median"] is not None:
         print(f"time to kill (runs): median {t['median']:.0f} s, p90 {t['p90']:.0f} s, max {t['max']:.0f} s")
