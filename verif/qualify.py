@@ -330,6 +330,7 @@ class Qualifier:
         self.results: dict[str, dict] = {m.id: self._initial(m) for m in self.mutants}
         self.resumed: set = set()
         self.carried: list = []
+        self.history: list = []  # earlier runs whose results this one resumed
         if previous:
             self._resume(previous)
         self.stop = threading.Event()
@@ -356,6 +357,8 @@ class Qualifier:
         """Keep the decided results of an earlier run into the same OUT (same mutant text): killed,
         build-error and not-applicable mutants are not run again; survivors, incomplete and not-run are."""
         old = {r["id"]: r for r in previous.get("mutants", [])}
+        self.history = list(previous.get("history") or []) + [
+            {k: previous.get(k) for k in ("started", "finished", "elapsed_s", "suite", "rtl_version")}]
         chosen = {m.id for m in self.mutants}
         # mutants of the earlier run that this one does not select stay in the results as they were
         self.carried = [dict(r, resumed=True) for i, r in old.items() if i not in chosen]
@@ -591,6 +594,7 @@ class Qualifier:
                 "assert_cycles": self.assert_cycles,
                 "shrink_runs": self.shrink_runs,
                 "cxx_opt": self.cxx_opt,
+                "history": self.history,
                 "runs_planned": [r.to_dict() for r in self.runs],
                 "summary": summarise(muts),
                 "mutants": muts,
@@ -729,6 +733,9 @@ def render_section(res: dict) -> str:
                f'{_e(res.get("parameters") or "defaults")}; started {_e(res.get("started"))}, '
                f'{_fmt_s(res.get("elapsed_s"))} elapsed'
                + (" (budget exhausted: partial results)" if res.get("budget_exhausted") else "") + "</p>")
+    for h in res.get("history") or []:
+        out.append(f'<p class="muted">results marked "resumed" come from an earlier run: started {_e(h.get("started"))}, '
+                   f'suite {_e(h.get("suite"))}, RTL {_e(h.get("rtl_version"))}</p>')
     ttk = s.get("time_to_kill_runs_s") or {}
     kp = [("kill rate", "-" if rate is None else f"{100 * rate:.1f} %"),
           ("killed", s.get("killed")), ("survived", s.get("survived")),
@@ -776,7 +783,8 @@ def render_section(res: dict) -> str:
             detail = _e(r.get("verdict") or r.get("message") or "") + (
                 f"<details><summary>change</summary><pre>"
                 f"{_e(mu.Mutant(r['id'], r['class'], '', r['file'], r['find'], r['replace']).diff())}</pre></details>")
-        out.append(f'<tr><td title="{_e(r.get("description"))}"><b>{_e(r["id"])}</b><br>'
+        out.append(f'<tr><td title="{_e(r.get("description"))}"><b>{_e(r["id"])}</b>'
+                   + (' <span class="muted">(resumed)</span>' if r.get("resumed") else "") + '<br>'
                    f'<span class="muted">{_e(r.get("description"))}</span></td><td>{_e(r["class"])}</td>'
                    f'<td class="{_e(st.split()[0])}">{_e(st)}</td><td>{_e(r.get("runs"))}</td><td>{ttk_s}</td>'
                    f'<td>{_e(r.get("sim_cycles"))}</td><td>{by}</td><td>{detail}</td></tr>')
@@ -841,6 +849,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="keep the decided results (killed, build-error, not-applicable) of OUT/qualify.json "
                              "and run the rest (survivors, incomplete, not run, new mutants)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="simulate nothing: recompute the summary of OUT/qualify.json with the catalogue's current "
+                             "equivalence verdicts and rewrite qualify.json and qualify.html")
     parser.add_argument("--list", action="store_true", help="list the catalogue and the planned runs, run nothing")
 
 
@@ -904,6 +915,21 @@ def main(args) -> int:
             print("PROBLEM:", p)
         return 2 if problems else 0
     out = pathlib.Path(args.out)
+    if args.report_only:
+        try:
+            res = json.loads((out / "qualify.json").read_text())
+        except (OSError, ValueError) as exc:
+            print(f"redmule-verif qualify: --report-only: {exc}", file=sys.stderr)
+            return 2
+        for r in res.get("mutants", []):
+            if r.get("id") in cat:
+                r["equivalent"] = cat[r["id"]].equivalent
+        res["summary"] = summarise(res.get("mutants", []))
+        _atomic_write(out / "qualify.json", json.dumps(res, indent=1, default=str))
+        _atomic_write(out / "qualify.html", render(res))
+        print(json.dumps({k: res["summary"][k] for k in ("kill_rate", "killed", "survived", "survivors",
+                                                          "equivalent_survivors", "equivalence_refuted")}))
+        return 0
     previous = None
     if args.resume and (out / "qualify.json").exists():
         try:
