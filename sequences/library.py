@@ -561,3 +561,8 @@ def _directed(ctx):
     for i, j in enumerate(jobs):
         j.name = j.name or f"directed.{i}"
     return jobs
+
+
+# Sequences added by mutation qualification live in their own module; importing it
+# here registers them, so the set of tests never depends on what else was imported.
+from redmule_verif.sequences import library_extra as _library_extra  # noqa: E402,F401
