@@ -364,9 +364,12 @@ class Qualifier:
         self.carried = [dict(r, resumed=True) for i, r in old.items() if i not in chosen]
         for m in self.mutants:
             r = old.get(m.id)
-            if (r and r.get("status") in ("killed", "build-error", "not-applicable")
+            keep = ("killed", "build-error", "not-applicable")
+            if m.is_equivalent and not self.include_equivalent:
+                keep += ("survived",)  # the evidence for its equivalence argument
+            if (r and r.get("status") in keep
                     and r.get("find") == m.find and r.get("replace") == m.replace and r.get("file") == m.file):
-                self.results[m.id] = dict(r, resumed=True)
+                self.results[m.id] = dict(r, resumed=True, equivalent=m.equivalent)
                 self.resumed.add(m.id)
         for k, v in (previous.get("kills_by_run") or {}).items():
             self.kills[k] = self.kills.get(k, 0) + int(v)
