@@ -86,6 +86,7 @@ class RedmuleEnv(uvm_env):
             self.regs[c].map.set_sequencer(agent.seqr, PeriphRegAdapter(f"adapter{c}", core=c))
         self.arbiter.monitor = self.periph_mon
         self.evt_mon.tcdm_monitor = self.tcdm_mon
+        self.watchdog.tcdm_monitor = self.tcdm_mon
         self.scoreboard.memory = self.memory
         self.job_ap.connect(self.scoreboard.job_export)
         self.job_ap.connect(self.footprint.job_export)

@@ -146,6 +146,8 @@ class JobSequence(uvm_sequence):
         if rec.state != "done":
             raise JobAbandoned(f"{rec.describe()} did not complete: {env.watchdog.reason}")
         env.job_finished(rec)
+        if self.rng.random() < self.cfg.poll_status_prob:
+            await env.read_reg(job.core, R.FINISHED)  # the control model predicts it (counts, saturation, clear)
 
     def _has_follower(self, rec):
         nxt = rec.index + 1

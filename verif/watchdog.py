@@ -20,6 +20,7 @@ class Watchdog(uvm_component):
         self.cfg = self.cdb_get("env_cfg")
         self.fired = Event()
         self.reason = ""
+        self.tcdm_monitor = None  # set by the env: what the DUT did before it hung is published first
 
     def start_of_simulation_phase(self):
         d = self.dut
@@ -40,7 +41,13 @@ class Watchdog(uvm_component):
         d = self.dut
         while True:
             await RisingEdge(d.hang_o)
-            cause = int(d.hang_cause_o.value)
+            if self.tcdm_monitor is not None:  # protocol violations that led here are reported before the hang
+                d.flush_i.value = 1
+                await RisingEdge(d.clk_i)
+                d.flush_i.value = 0
+                await RisingEdge(d.clk_i)
+                self.tcdm_monitor.poll()
+            cause = int(d.hang_cause_o.value) or 1
             what = ("no progress: %d cycles with grants offered but no TCDM handshake and no event"
                     % self.cfg.hang_cycles) if cause == 1 else \
                 ("over budget: %d granting cycles used, the limit for the outstanding jobs" % int(d.gnt_cycles_o.value))
