@@ -62,9 +62,6 @@ class CoverageCollector(uvm_component):
                 self.model.sample_core(pulse.core, "event")
 
     # hooks the job sequence calls
-    def acquire(self, core, value):
-        """ACQUIRE answers are sampled from the register monitor; nothing extra here."""
-
     def control(self, kind, phase):
         self.model.sample_control(kind, phase)
 

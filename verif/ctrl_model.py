@@ -69,9 +69,6 @@ class CtrlModel(uvm_component):
         self.before_completion = None
         self.enabled = True
 
-    def expect_clear(self):
-        """A SOFT_CLEAR write is about to be made (nothing to do: the write itself is modelled)."""
-
     def write_event(self, pulse):
         if pulse.bit == 0:
             self._push(pulse.cycle, "evt", pulse)

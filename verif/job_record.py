@@ -36,7 +36,7 @@ class JobRecord:
 
     def reads(self):
         """Byte ranges the job may read: X, W and (unless MATMUL) Y."""
-        return [r for k, r in self.ranges.items() if k in ("X", "W") or (k == "Y")]
+        return [r for k, r in self.ranges.items() if k in ("X", "W", "Y")]
 
     def describe(self) -> str:
         j = self.job

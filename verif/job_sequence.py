@@ -174,7 +174,6 @@ class JobSequence(uvm_sequence):
         while True:
             _, value = await regs["ACQUIRE"].read(map=regs.map)
             value = int(value) & 0xFFFFFFFF
-            env.coverage_acquire(core, value)
             if value < 0x100:
                 return value
             if value not in (0xFFFFFFFF, 0xFFFFFFFE):
