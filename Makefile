@@ -32,15 +32,15 @@ regress: $(STAMP)
 
 ## bench-ref: reference-model throughput (FMAs/s), vectorised vs scalar softfloat
 bench-ref: $(STAMP)
-	$(BIN)/python -m redmule_verif.bench_ref
+	$(BIN)/python -m redmule_verif.tools.bench.bench_ref
 
 ## bench-ref-long: 10^7-vector check of the FP16 elementwise model against softfloat
 bench-ref-long: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) tests/test_ref_fp16.py --ref-vectors 10000000 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) tests/unit/test_ref_fp16.py --ref-vectors 10000000 $(PYTEST_ARGS)
 
 ## bench-sim: simulated cycles/s of the env vs a bare Verilator C++ harness, per grant profile
 bench-sim: $(STAMP)
-	$(BIN)/python -m redmule_verif.bench_sim
+	$(BIN)/python -m redmule_verif.tools.bench.bench_sim
 
 lint: $(STAMP)
 	$(BIN)/verilator --lint-only -Wall --quiet -f rtl/redmule.f --top-module redmule

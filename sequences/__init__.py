@@ -1,6 +1,6 @@
 """redmule_verif.sequences: job items, the sequence library and regression suites."""
 
-from .job import (  # noqa: E402,F401
+from .items.job import (  # noqa: E402,F401
     ControlEvent,
     EngineConfig,
     GemmJob,

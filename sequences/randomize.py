@@ -54,7 +54,7 @@ import math
 import random
 from typing import Any, Sequence
 
-from redmule_verif.sequences.job import (
+from redmule_verif.sequences.items.job import (
     ALL_FORMATS,
     DISTRIBUTIONS,
     GRANT_KINDS,

@@ -32,14 +32,14 @@ import pathlib
 import shlex
 import sys
 
-from redmule_verif.runner import DEFAULT_RTL, DUT_PARAMS
+from redmule_verif.sim.runner import DEFAULT_RTL, DUT_PARAMS
 
 PROG = "redmule-verif"
 DEFAULT_MEM_KIB = 128
 HOOKS = {
-    "shrink": ("redmule_verif.shrink", "shrink a failing run to a minimal job list"),
-    "coverage": ("redmule_verif.closure", "coverage closure: merge, report, drive the runs that close holes"),
-    "qualify": ("redmule_verif.qualify", "qualify the environment: inject bugs, check that they are caught"),
+    "shrink": ("redmule_verif.tools.shrink.shrink", "shrink a failing run to a minimal job list"),
+    "coverage": ("redmule_verif.tools.closure.closure", "coverage closure: merge, report, drive the runs that close holes"),
+    "qualify": ("redmule_verif.tools.qualify.qualify", "qualify the environment: inject bugs, check that they are caught"),
 }
 
 
@@ -102,7 +102,7 @@ def _mem_words(args) -> int:
 
 def dut_config(args, waves: bool = False):
     """The build configuration of the DUT options (the harness around the RTL)."""
-    from redmule_verif.runner import env_config
+    from redmule_verif.sim.runner import env_config
 
     try:
         cfg = env_config(rtl=_rtl_paths(args), top=args.top, parameters=parse_params(args.param),
@@ -143,7 +143,7 @@ def dut_build_args(args) -> list[str]:
 
 def build_sim(args, waves: bool = False, quiet: bool = False):
     """Build (or take from the cache) the simulator of the DUT options."""
-    from redmule_verif.build import build
+    from redmule_verif.sim.build import build
 
     cfg = dut_config(args, waves=waves)
     if not quiet:
@@ -184,7 +184,7 @@ def parse_env(items) -> dict:
 
 
 def _check_test(name: str) -> None:
-    from redmule_verif.regress import known_tests
+    from redmule_verif.tools.regress.regress import known_tests
 
     tests = known_tests()
     if name not in tests:
@@ -198,7 +198,7 @@ def _print_record(rec: dict, repro: str) -> None:
     print(f"{rec['test']} seed={rec['seed']}: {rec['status'].upper()}  {rec['wall_s']:.1f} s, "
           f"{rec.get('jobs_checked') or 0} jobs checked, {rec.get('sim_cycles')} cycles")
     if rec["status"] != "pass":
-        from redmule_verif.signature import signature
+        from redmule_verif.flow.signature import signature
 
         print(f"signature: {signature(rec)}")
         for line in (rec.get("first_errors") or [rec.get("message", "")])[:3]:
@@ -210,7 +210,7 @@ def _print_record(rec: dict, repro: str) -> None:
 
 
 def _run_one(args, out_dir: pathlib.Path) -> int:
-    from redmule_verif.runner import repro_command, run_test
+    from redmule_verif.sim.runner import repro_command, run_test
 
     _check_test(args.test)
     knobs = parse_knobs(args.knobs)
@@ -235,7 +235,7 @@ def cmd_repro(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from redmule_verif.regress import SuiteError, available_suites, known_tests, load_suite
+    from redmule_verif.tools.regress.regress import SuiteError, available_suites, known_tests, load_suite
 
     print("tests:")
     for name, doc in known_tests().items():
@@ -256,8 +256,8 @@ def cmd_list(args) -> int:
 
 
 def _regress_until_closure(args) -> int:
-    """``regress --until-closure``: the closure loop of redmule_verif.closure into OUT."""
-    from redmule_verif import closure
+    """``regress --until-closure``: the closure loop of redmule_verif.tools.closure.closure into OUT."""
+    from redmule_verif.tools.closure import closure
 
     loop_args = argparse.Namespace(**vars(args))
     loop_args.dir = str(pathlib.Path(args.out).resolve())
@@ -272,9 +272,9 @@ def _regress_until_closure(args) -> int:
 def cmd_regress(args) -> int:
     if args.until_closure:
         return _regress_until_closure(args)
-    from redmule_verif.regress import (Regression, SuiteError, archive_previous, default_base_seed,
+    from redmule_verif.tools.regress.regress import (Regression, SuiteError, archive_previous, default_base_seed,
                                        history_files, load_results, load_suite, plan)
-    from redmule_verif.sequences.job import EngineConfig, MemoryConfig
+    from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
 
     if args.jobs < 1:
         raise UsageError("-j must be at least 1")
@@ -307,12 +307,12 @@ def cmd_regress(args) -> int:
     runs = plan(suite, out, base, seeds=args.seeds, timeout=args.timeout)
     print(f"suite {suite.name}: {len(runs)} runs ({len(suite.entries)} entries), base seed {base}, -j {args.jobs}, "
           f"out {out}" + (f" (earlier results kept in {archived})" if archived else ""), flush=True)
-    from redmule_verif.build import BuildError
+    from redmule_verif.sim.build import BuildError
 
     try:
         sim = build_sim(args)
     except BuildError as exc:
-        from redmule_verif.regress import write_build_failure
+        from redmule_verif.tools.regress.regress import write_build_failure
 
         write_build_failure(out, suite, base, str(exc), dut_build_args(args))
         print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}): {exc}", file=sys.stderr)
@@ -475,7 +475,7 @@ def _main(argv=None) -> int:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        from redmule_verif.build import BuildError
+        from redmule_verif.sim.build import BuildError
 
         if isinstance(exc, BuildError):
             print(f"{PROG} {args.command}: build failed: {exc}", file=sys.stderr)

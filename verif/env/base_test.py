@@ -1,0 +1,124 @@
+"""The base test every RedMulE test derives from, and the way tests are run.
+
+:class:`BaseTest` builds the environment from the run's configuration (seed,
+build parameters, knobs), starts the clock, resets the DUT, asks
+:meth:`BaseTest.make_jobs` for the job list (by default the sequence of the
+library named like the test) and runs it through :class:`JobSequence`. At the
+end it fails the test on any error logged anywhere in the environment, on a
+job left unchecked, and writes ``summary.json`` (jobs checked, cycles, seeds,
+coverage) for the regression tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+from pyuvm import ConfigDB, uvm_root, uvm_test
+
+from redmule_verif.env.env import RedmuleEnv
+from redmule_verif.env.env_cfg import EnvConfig
+from redmule_verif.env.error_counter import ErrorCounter
+from redmule_verif.env.seq_lib.job_sequence import JobSequence
+
+CLOCK_PERIOD_NS = 2
+#: knobs the environment itself reads (the others go to the sequence, which rejects unknown ones)
+ENV_KNOBS = ("corrupt_z",)
+
+
+class BaseTest(uvm_test):
+    sequence_name = None  # library sequence this test runs (default: the test's own name)
+    sequence_class = JobSequence  # the virtual sequence that runs the jobs
+
+    def build_phase(self):
+        seed = os.environ.get("REDMULE_SEED") or os.environ.get("COCOTB_RANDOM_SEED") or cocotb.RANDOM_SEED
+        self.cfg = EnvConfig.from_environment(seed=int(seed))
+        self.cfg.test = self.cfg.test or self.get_type_name()
+        ConfigDB().set(None, "*", "env_cfg", self.cfg)
+        ConfigDB().set(None, "*", "dut", cocotb.top)
+        ConfigDB().set(None, "*", "tcdm_log", os.path.join(self.cfg.out_dir, "tcdm_trace.log"))
+        self.env = RedmuleEnv("env", self)
+        self.errors = ErrorCounter()
+
+    def end_of_elaboration_phase(self):
+        stack = [uvm_root()]
+        while stack:
+            comp = stack.pop()
+            self.errors.attach(comp.logger)
+            stack.extend(comp.get_children())
+        self.errors.attach(logging.getLogger("cocotb"))
+
+    def make_jobs(self):
+        """The job list: the library sequence named like the test, with the run's knobs."""
+        from redmule_verif.sequences.library import SEQUENCES, generate
+
+        name = self.sequence_name or self.cfg.test
+        if name not in SEQUENCES:
+            raise ValueError(f"no sequence named {name!r} in the library; known: {', '.join(sorted(SEQUENCES))}")
+        knobs = {k: v for k, v in self.cfg.knobs.items() if k not in ENV_KNOBS}
+        return generate(name, self.cfg.seed, self.cfg.eng, self.cfg.mem, **knobs)
+
+    async def run_phase(self):
+        self.raise_objection()
+        dut = cocotb.top
+        # the clock runs in C++ (no Python wake-up per edge)
+        cocotb.start_soon(Clock(dut.clk_i, CLOCK_PERIOD_NS, unit="ns", impl="gpi").start())
+        dut.rst_ni.value = 0
+        dut.waive_rq4_i.value = 0
+        dut.flush_i.value = 0
+        await ClockCycles(dut.clk_i, 4)
+        dut.rst_ni.value = 1
+        await ClockCycles(dut.clk_i, 2)
+        self.jobs = self.make_jobs()
+        self.logger.info("test %s seed %d: %d jobs", self.cfg.test, self.cfg.seed, len(self.jobs))
+        self.sequence = self.sequence_class("jobs", self.env, self.jobs)
+        if hasattr(self, "rounds"):
+            self.sequence.rounds = self.rounds
+        await self.sequence.start()
+        await RisingEdge(dut.clk_i)
+        self.drop_objection()
+
+    def report_phase(self):
+        env = self.env
+        sb = env.scoreboard
+        summary = {
+            "test": self.cfg.test,
+            "seed": self.cfg.seed,
+            "jobs": len(getattr(self, "jobs", [])),
+            "jobs_checked": sb.checked,
+            "mismatches": sb.mismatches,
+            "sim_cycles": int(cocotb.top.cycle_o.value),
+            "errors": self.errors.count,
+            "first_errors": self.errors.first(5),
+            "cycle_reports": sb.cycle_reports,
+            "stall_histogram": env.responder.stall_histogram(),
+            "tcdm_loads": env.tcdm_mon.n_loads,
+            "tcdm_stores": env.tcdm_mon.n_stores,
+            "reg_reads_checked": env.ctrl.checked_reads,
+            "trace_sha256": _sha256(os.path.join(self.cfg.out_dir, "tcdm_trace.log")),
+        }
+        with open(os.path.join(self.cfg.out_dir, "summary.json"), "w") as fh:
+            json.dump(summary, fh, indent=1)
+
+
+def _sha256(path):
+    if not os.path.exists(path):
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+async def run_uvm_test(test_cls):
+    """Run a pyuvm test class and fail the cocotb test on any logged error."""
+    await uvm_root().run_test(test_cls)
+    test = uvm_root().uvm_test_top
+    if test.errors.count:
+        raise AssertionError(f"{test.errors.count} error(s) logged; first: " + " | ".join(test.errors.first(3)))

@@ -1,0 +1,98 @@
+"""No store outside Z, no load outside the footprint rule (spec section 6).
+
+Every accepted TCDM access belongs to the job running at that time (jobs run
+one at a time, in trigger order). A store may write only bytes of that job's
+Z; a load may cover bytes outside the footprint only within an access that
+holds at least one byte of a matrix the job reads (X, W and, unless MATMUL,
+Y). A job with a zero dimension or an unsupported format makes no access at
+all, and no access is allowed while no job is outstanding. After SOFT_CLEAR
+or reset an aborted job may still finish its request in flight: its accesses
+are judged against its own footprint.
+"""
+
+from __future__ import annotations
+
+from pyuvm import uvm_component
+
+from redmule_verif.env.analysis import analysis_imp
+
+MAX_REPORTS = 5
+ABORT_GRACE = 16  # cycles an aborted job may still finish a request in flight
+
+
+class FootprintChecker(uvm_component):
+    def build_phase(self):
+        self.cfg = self.cdb_get("env_cfg")
+        self.access_export = analysis_imp("access_export", self, self.write_access)
+        self.job_export = analysis_imp("job_export", self, self.write_job)
+        self.evt_export = analysis_imp("evt_export", self, lambda pulse: None)  # records carry event cycles
+        self.width = self.cfg.eng.dw // 8
+        self.records = []      # every triggered job, in trigger order
+        self.violations = []
+
+    def write_job(self, rec):
+        if rec.state == "triggered":
+            self.records.append(rec)
+
+    @staticmethod
+    def _end(rec):
+        """Last cycle in which ``rec`` may own an access."""
+        if rec.event_cycle >= 0:
+            return rec.event_cycle
+        if rec.abort_cycle >= 0:
+            return rec.abort_cycle + ABORT_GRACE
+        return float("inf")
+
+    def _owner(self, cycle):
+        """The job running in ``cycle``: jobs run one at a time, in trigger order."""
+        for rec in self.records:
+            if rec.trigger_cycle - 1 <= cycle <= self._end(rec):
+                return rec
+        return None
+
+    def _late_store(self, acc) -> bool:
+        """A store into the Z of a job whose done event already came: reported as such."""
+        for done in reversed(self.records):
+            z0, z1 = done.z_range
+            if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a, _ in acc.store_bytes()):
+                self._violate(f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
+                              f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
+                return True
+        return False
+
+    def write_access(self, acc):
+        rec = self._owner(acc.cycle)
+        if rec is None:
+            if not acc.load and self._late_store(acc):
+                return
+            self._violate(f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle {acc.cycle} "
+                          f"while no job was running")
+            return
+        rec.accesses += 1
+        if rec.zero_job:
+            self._violate(f"{rec.describe()} must make no TCDM request, but a "
+                          f"{'load' if acc.load else 'store'} at {acc.addr:#x} came in cycle {acc.cycle}")
+            return
+        if acc.load:
+            lo, hi = acc.addr, acc.addr + self.width
+            if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
+                self._violate(f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
+                              f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}")
+        else:
+            z0, z1 = rec.z_range
+            outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
+            if outside and self._late_store(acc):
+                return
+            if outside:
+                self._violate(f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
+                              f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
+                              f"(access {acc.addr:#x} be={acc.be:#x})")
+            else:
+                rec.last_store_cycle = acc.cycle
+
+    def _violate(self, msg):
+        self.violations.append(msg)
+        if len(self.violations) <= MAX_REPORTS:
+            self.logger.error(msg)
+        elif len(self.violations) == MAX_REPORTS + 1:
+            self.logger.error("footprint: further violations counted but not listed")

@@ -1,0 +1,175 @@
+"""Checks every job's result bit for bit, its event, and its timing.
+
+Inputs: job records from the job sequence (``job_export``: started, aborted)
+and event pulses from the EventMonitor (``evt_export``). Jobs complete in
+the order they were triggered (spec section 3). On a job's event the
+scoreboard waits for the event cycle to end (so every store granted up to
+the event has landed), reads Z through the backdoor and compares it with
+``redmule_verif.model.ref.gemm_op``. A mismatch report names the job (as a
+replayable JSON job item), the seed, how many elements differ and the first
+few with expected and actual bits, their FP classes and the kind of
+difference. It also checks that the event went to the core that triggered,
+that no event comes without a job, and records cycles against
+``expected_cycles`` and the CE utilisation.
+"""
+
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+from cocotb.triggers import RisingEdge
+from pyuvm import uvm_analysis_port, uvm_component
+
+from redmule_verif.model import ref
+from redmule_verif.env.analysis import analysis_imp
+from redmule_verif.coverage.fpclass import fp_class
+
+MAX_LISTED = 8
+
+
+def difference_kind(exp: int, act: int, fmt: str) -> str:
+    ce, ca = fp_class(exp, fmt), fp_class(act, fmt)
+    nan_e, nan_a = ce.endswith("nan"), ca.endswith("nan")
+    if nan_e and nan_a:
+        return "NaN encoding (not canonical)"
+    if nan_e != nan_a:
+        return "NaN against a number"
+    if ce.endswith("zero") and ca.endswith("zero"):
+        return "sign of zero"
+    width = 16 if fmt == "FP16" else 8
+    sign = 1 << (width - 1)
+
+    def ordinal(b):  # monotone integer order of the encodings
+        return -(b & (sign - 1)) if b & sign else b
+
+    return f"{abs(ordinal(exp) - ordinal(act))} ulp"
+
+
+class Scoreboard(uvm_component):
+    def build_phase(self):
+        self.cfg = self.cdb_get("env_cfg")
+        self.dut = self.cdb_get("dut")
+        self.job_export = analysis_imp("job_export", self, self.write_job)
+        self.evt_export = analysis_imp("evt_export", self, self.write_event)
+        self.result_ap = uvm_analysis_port("result_ap", self)  # (record, passed) for coverage
+        self.memory = None  # TcdmMemory, set by the env
+        self.outstanding = []  # triggered, not yet completed, in trigger order
+        self.records = []
+        self.checked = 0
+        self.mismatches = 0
+        self.failures = []
+        self.cycle_reports = []
+        self.pending_checks = 0
+
+    # -- inputs
+    def write_job(self, rec):
+        if rec.state == "triggered":
+            self.outstanding.append(rec)
+            self.records.append(rec)
+        elif rec.state == "aborted":
+            if rec in self.outstanding:
+                self.outstanding.remove(rec)
+
+    def write_event(self, pulse):
+        if pulse.bit != 0:
+            self._fail(f"evt_o[{pulse.core}][1] pulsed at cycle {pulse.cycle}: that bit is unused by the spec")
+            return
+        if not self.outstanding:
+            self._fail(f"event for core {pulse.core} at cycle {pulse.cycle} with no job outstanding")
+            return
+        rec = self.outstanding.pop(0)
+        rec.event_cycle = pulse.cycle
+        rec.state = "done"
+        if pulse.core != rec.core:
+            self._fail(f"event of {rec.describe()} went to core {pulse.core} at cycle {pulse.cycle}, "
+                       f"but core {rec.core} triggered it")
+        self.pending_checks += 1
+        cocotb.start_soon(self._check_after_event(rec))
+
+    async def _check_after_event(self, rec):
+        if self.cfg.knobs.get("corrupt_z") and not rec.zero_job:
+            # negative control: flip one bit of Z through the backdoor; the check must see it
+            z0 = rec.z_range[0]
+            self.memory.write(z0, bytes([int(self.memory.read(z0, 1)[0]) ^ 0x01]))
+        await RisingEdge(self.dut.clk_i)  # the event cycle ends: stores granted in it have landed
+        try:
+            self.check_result(rec)
+            self._check_timing(rec)
+        finally:
+            self.pending_checks -= 1
+            if getattr(rec, "done", None) is not None:
+                rec.done.set()  # only now may the job's memory be reused
+
+    # -- checks
+    def check_result(self, rec) -> bool:
+        job = rec.job
+        if rec.zero_job:
+            self.checked += 1
+            self.result_ap.write((rec, True))
+            return True
+        z0, z1 = rec.z_range
+        dtype = np.uint16 if job.fmt == "FP16" else np.uint8
+        actual = self.memory.read(z0, z1 - z0).view(dtype).reshape(job.m, job.k)
+        expected = rec.expected
+        bad = np.argwhere(actual != expected)
+        self.checked += 1
+        if len(bad) == 0:
+            self.result_ap.write((rec, True))
+            return True
+        self.mismatches += 1
+        lines = [f"Z MISMATCH in {rec.describe()} (seed {self.cfg.seed}): {len(bad)} of {actual.size} "
+                 f"elements differ"]
+        for m, k in bad[:MAX_LISTED]:
+            e, a = int(expected[m, k]), int(actual[m, k])
+            width = 4 if job.fmt == "FP16" else 2
+            lines.append(f"  z[{m}][{k}]: expected {e:#0{width + 2}x} ({fp_class(e, job.fmt)}) "
+                         f"actual {a:#0{width + 2}x} ({fp_class(a, job.fmt)}): {difference_kind(e, a, job.fmt)}")
+        lines.append("  job: " + job.to_json())
+        self._fail("\n".join(lines))
+        self.result_ap.write((rec, False))
+        return False
+
+    def _check_timing(self, rec):
+        if rec.zero_job or rec.trigger_cycle < 0:
+            return
+        job = rec.job
+        cycles = rec.event_cycle - rec.trigger_cycle
+        eng = self.cfg.eng
+        exp = ref.expected_cycles(job.m, job.n, job.k, eng.L, eng.H, eng.P)
+        rec.expected_cycles = exp
+        util = ref.ce_utilisation(job.m, job.n, job.k, cycles, eng.L, eng.H) if cycles > 0 else 0.0
+        entry = dict(job=rec.index, op=job.op, fmt=job.fmt, m=job.m, n=job.n, k=job.k, cycles=cycles,
+                     expected=exp, ratio=round(cycles / exp, 4), utilisation=round(util, 4),
+                     grant=rec.grant_kind, serial=rec.serial)
+        self.cycle_reports.append(entry)
+        self.logger.info("cycles %s: %d (model %d, x%.3f, CE utilisation %.1f%%)", rec.describe(), cycles, exp,
+                         cycles / exp, 100 * util)
+        if (self.cfg.assert_cycles and rec.serial and rec.grant_kind == "always" and self._compute_bound(job)
+                and cycles > self.cfg.cycle_tolerance * exp):
+            self._fail(f"TIMING {rec.describe()} took {cycles} cycles, more than {self.cfg.cycle_tolerance} x "
+                       f"expected_cycles = {self.cfg.cycle_tolerance * exp:.0f}")
+
+    def _compute_bound(self, job) -> bool:
+        """True when the timing model applies: the job's memory beats fit well inside its compute cycles.
+
+        The model of spec section 7 counts compute only; a thin job (say N = 1) needs
+        more beats per tile than it computes and is bounded by the one port instead.
+        Per output tile: X needs L beats per H*(P+1) values of N, W one beat per n,
+        Y and Z one beat per row each.
+        """
+        eng = self.cfg.eng
+        t = eng.tile_k
+        beats = eng.L * -(-job.n // t) + job.n + (2 if job.reads_y else 1) * eng.L
+        compute = (eng.P + 1) * eng.H * -(-job.n // eng.H)
+        return beats <= 0.8 * compute
+
+    def check_phase(self):
+        for rec in self.outstanding:
+            self._fail(f"{rec.describe()} was triggered at cycle {rec.trigger_cycle} but never completed")
+
+    def report_phase(self):
+        self.logger.info("scoreboard: %d jobs checked, %d mismatching", self.checked, self.mismatches)
+
+    def _fail(self, msg):
+        self.failures.append(msg)
+        self.logger.error(msg)

@@ -1,0 +1,62 @@
+"""The environment's configuration: engine geometry, memory, seed, test knobs.
+
+L, H, P and N_CORES come from the build configuration (the build layer passes
+the path of its ``build.json`` in REDMULE_VERIF_BUILD), never from constants
+here. Knobs are run-time options: environment variables REDMULE_* or a JSON
+object in REDMULE_KNOBS, so a regression can steer any test without editing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
+
+
+@dataclasses.dataclass
+class EnvConfig:
+    eng: EngineConfig
+    mem: MemoryConfig
+    seed: int
+    test: str = ""
+    knobs: dict = dataclasses.field(default_factory=dict)
+    n_periph_ids: int = 8            # ID_WIDTH of the register port
+    out_dir: str = "."
+    hang_cycles: int = 20000         # offered-grant cycles without progress before a job is hung
+    budget_factor: float = 8.0       # x expected_cycles, counted over granting cycles only
+    budget_slack: int = 2000
+    assert_cycles: bool = False      # assert the timing model (own RTL, always-grant only)
+    cycle_tolerance: float = 1.05
+    idle_gap_max: int = 3            # register agents: random idle cycles between accesses
+    store_resp: bool = True          # memory answers stores with r_valid too (the DUT must ignore it)
+    poll_status_prob: float = 0.2    # share of jobs whose core polls STATUS instead of sleeping on the event
+
+    @classmethod
+    def from_environment(cls, seed: int) -> "EnvConfig":
+        build = {}
+        path = os.environ.get("REDMULE_VERIF_BUILD")
+        if path and os.path.exists(path):
+            with open(path) as fh:
+                build = json.load(fh)
+        params = {k: int(v, 0) if isinstance(v, str) and v.lstrip("-").isdigit() else v
+                  for k, v in build.get("parameters", {}).items()}
+
+        def p(name, default):
+            return int(params.get(name, default))
+
+        eng = EngineConfig(L=p("L", 12), H=p("H", 4), P=p("P", 3), N_CORES=p("N_CORES", 8))
+        mem = MemoryConfig(base=p("MEM_BASE", 0x1000_0000), size=4 * p("MEM_WORDS", 32768))
+        knobs = json.loads(os.environ.get("REDMULE_KNOBS", "{}") or "{}")
+        cfg = cls(eng=eng, mem=mem, seed=int(seed), test=os.environ.get("REDMULE_TEST", ""),
+                  knobs=knobs, n_periph_ids=p("ID_WIDTH", 8), out_dir=os.getcwd())
+        for f in dataclasses.fields(cls):
+            env = os.environ.get("REDMULE_" + f.name.upper())
+            if env is not None and f.name not in ("eng", "mem", "seed", "knobs", "test"):
+                cur = getattr(cfg, f.name)
+                if isinstance(cur, bool):
+                    setattr(cfg, f.name, env.lower() in ("1", "true", "yes"))
+                else:
+                    setattr(cfg, f.name, type(cur)(env))
+        return cfg
