@@ -1,0 +1,111 @@
+"""redmule_verif.flow.triage: root causes, buckets that separate causes, known issues, waivers."""
+
+import pytest
+
+from redmule_verif.flow import triage as T
+
+
+def _rec(errors, outcomes=(), status="fail"):
+    return {"status": status, "summary": {"errors_detail": errors, "job_outcomes": list(outcomes)}}
+
+
+def _err(check, cycle, job=None, **attrs):
+    return {"check": check, "cycle": cycle, "job": job, "attrs": attrs, "message": f"{check} ..."}
+
+
+def _job(fam, fmt, status):
+    return {"family": fam, "fmt": fmt, "status": status}
+
+
+def test_root_cause_is_the_earliest_error_not_the_first_logged():
+    rec = _rec([_err("Z_MISMATCH", 900, 1, pattern="large"), _err("STORE_OUTSIDE_Z", 400, 1, side="after")])
+    assert T.root_cause(rec).check == "STORE_OUTSIDE_Z"
+    assert T.root_signature(rec) == "STORE_OUTSIDE_Z side=after"
+
+
+def test_ties_go_to_the_check_closest_to_the_port():
+    rec = _rec([_err("HANG", 500, stream="x", phase="load"), _err("PROTOCOL", 500, rule="RQ-3")])
+    assert T.root_signature(rec) == "PROTOCOL rule=RQ-3"
+
+
+def test_hang_buckets_separate_stream_phase_and_queue():
+    a = T.root_signature(_rec([_err("HANG", 10, stream="w", phase="load", queued=1)]))
+    b = T.root_signature(_rec([_err("HANG", 10, stream="z", phase="store", queued=0)]))
+    c = T.root_signature(_rec([_err("HANG", 99, stream="w", phase="load", queued=1, detail="other")]))
+    assert a != b and a == c == "HANG stream=w phase=load queued=1"
+
+
+def test_op_and_format_of_one_job_do_not_split_a_cause():
+    """The same wrong-everywhere bug in runs of different ops gives one bucket."""
+    r1 = _rec([_err("Z_MISMATCH", 50, 0, pattern="ulp1", where="all")],
+              [_job("fma", "FP16", "fail"), _job("minmax", "FP8", "fail"), _job("fma", "FP8", "fail")])
+    r2 = _rec([_err("Z_MISMATCH", 70, 0, pattern="ulp1", where="all")],
+              [_job("fma", "FP16", "fail"), _job("fma", "FP16", "pass"), _job("addmax", "FP8", "fail"),
+               _job("addmax", "FP8", "pass")])
+    s1, s2 = T.root_signature(r1), T.root_signature(r2)
+    assert s1 == "Z_MISMATCH pattern=ulp1 where=all ops=? formats=?"  # every job failed: no contrast in r1
+    assert s2 == "Z_MISMATCH pattern=ulp1 where=all ops=any formats=any"
+    assert T.merge_buckets([s1, s2]) == {s1: s2, s2: s2}
+
+
+def test_contrast_confines_a_cause_to_what_fails_while_the_rest_passes():
+    r = _rec([_err("Z_MISMATCH", 5, 0, pattern="sign")],
+             [_job("minmax", "FP16", "fail"), _job("minmax", "FP8", "fail"), _job("fma", "FP16", "pass"),
+              _job("fma", "FP8", "pass")])
+    assert T.root_signature(r) == "Z_MISMATCH pattern=sign ops=minmax formats=any"
+
+
+def test_unknown_scope_joins_the_one_compatible_bucket():
+    known = "Z_MISMATCH pattern=nan ops=minmax formats=any"
+    unknown = "Z_MISMATCH pattern=nan ops=? formats=?"
+    other = "Z_MISMATCH pattern=ulp1 ops=fma formats=any"
+    m = T.merge_buckets([known, unknown, other])
+    assert m[unknown] == known and m[other] == other
+    # two compatible buckets: ambiguous, stays on its own
+    m2 = T.merge_buckets([known, "Z_MISMATCH pattern=nan ops=fma formats=any", unknown])
+    assert m2[unknown] == unknown
+
+
+def test_messages_without_structure_are_classified():
+    rec = {"status": "fail", "first_errors": [
+        "[uvm_test_top.env.scoreboard] Z MISMATCH in job #1 id=1 core=7 ADDMIN FP8ALT M=4 N=4 K=4: 3 of 16",
+        "[uvm_test_top.env.watchdog] HANG over budget; the DUT stopped at cycle 4000: busy_o=1"]}
+    evs = T.events_of(rec)
+    assert [e.check for e in evs] == ["Z_MISMATCH", "HANG"]
+    assert evs[0].job == 1 and evs[0].attrs["op"] == "ADDMIN"
+
+
+def test_crash_and_timeout_are_root_causes():
+    assert T.root_signature({"status": "timeout"}).startswith("TIMEOUT")
+    assert T.root_signature({"status": "error", "message": "Segmentation fault (core dumped) at 0x55d0"}).startswith(
+        "CRASH hint=Segmentation fault")
+
+
+def test_waived_checks_are_never_the_root_cause():
+    rec = _rec([dict(_err("TIMING", 5, 0), waived="not cycle-matched"), _err("HANG", 90, stream="x", phase="load")])
+    assert T.root_signature(rec) == "HANG stream=x phase=load"
+
+
+def test_known_issues_file(tmp_path):
+    f = tmp_path / "known.yaml"
+    f.write_text("issues:\n- id: RM-1\n  title: store past Z\n  match: '^STORE_OUTSIDE_Z'\n  link: https://example.org/1\n")
+    issues = T.load_known_issues(f)
+    assert T.known_issue_of("STORE_OUTSIDE_Z side=after", issues).id == "RM-1"
+    assert T.known_issue_of("HANG stream=x", issues) is None
+    f.write_text("- id: A\n  match: '('\n")
+    with pytest.raises(T.KnownIssuesError, match=r"entry 1: match '\(' is not a regular expression"):
+        T.load_known_issues(f)
+    f.write_text("- id: A\n  match: x\n- id: A\n  match: y\n")
+    with pytest.raises(T.KnownIssuesError, match="appears twice"):
+        T.load_known_issues(f)
+    f.write_text("- title: no id\n")
+    with pytest.raises(T.KnownIssuesError, match="needs at least 'id' and 'match'"):
+        T.load_known_issues(f)
+
+
+def test_waivers_need_a_known_check_and_a_reason():
+    assert T.parse_waivers(["timing: not cycle matched"]) == {"TIMING": "not cycle matched"}
+    with pytest.raises(ValueError, match="expected CHECK:REASON"):
+        T.parse_waivers(["TIMING"])
+    with pytest.raises(ValueError, match="unknown check 'NOPE'"):
+        T.parse_waivers(["NOPE:because"])

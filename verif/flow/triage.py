@@ -1,0 +1,292 @@
+"""Triage: from failing runs to distinct root causes.
+
+A run can log many errors, and the first one logged is not always the cause
+(a Z mismatch is reported before the late store that explains it). Triage
+works on every distinct error of a run, each an :class:`ErrorEvent` (check,
+cycle, job, attributes), and names the run's *root cause*: the earliest event
+in simulated cycles, ties broken by how close the check sits to the port
+(protocol before footprint before control before data).
+
+The bucket of a failing run is its root-cause signature: the check plus the
+attributes that separate causes (for a hang: which stream stalled, in which
+phase, with how many jobs queued; for a Z mismatch: how the bits are wrong and
+which ops/formats fail *while others pass in the same run*), never the op or
+the format of the one job that happened to fail first, so one cause does not
+split into five buckets. :func:`merge_buckets` then folds a bucket whose
+contrast is unknown (a run that had no passing job to compare with) into the
+one bucket it is compatible with.
+
+Known issues (a YAML file) mark buckets known or new; waivers demote a check
+to a warning with a stated reason (UVM's report catcher).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import re
+
+import yaml
+
+from redmule_verif.flow.signature import normalise
+
+#: check id -> rank: lower ranks are closer to the port, so more likely the cause when cycles tie
+CHECK_RANK = {
+    "CRASH": 0, "TIMEOUT": 0, "BUILD": 0,
+    "PROTOCOL": 1, "PERIPH_PROTOCOL": 1,
+    "STORE_OUTSIDE_Z": 2, "LOAD_OUTSIDE_FOOTPRINT": 2, "ACCESS_WHILE_IDLE": 2, "ZERO_JOB_ACCESS": 2,
+    "STORE_AFTER_EVENT": 2,
+    "EVENT": 3, "CTRL": 3, "ACQUIRE": 3, "BUSY": 3,
+    "HANG": 4,
+    "Z_MISMATCH": 5, "TIMING": 6,
+    "COUNT": 7, "OTHER": 8,
+}
+
+#: attributes of each check that separate root causes (everything else is detail)
+SEPARATING = {
+    "HANG": ("stream", "phase", "queued", "cause"),
+    "Z_MISMATCH": ("pattern", "where", "ops", "formats"),
+    "PROTOCOL": ("rule",),
+    "PERIPH_PROTOCOL": ("rule",),
+    "LOAD_OUTSIDE_FOOTPRINT": ("matrix", "side"),
+    "STORE_OUTSIDE_Z": ("side",),
+    "CTRL": ("register", "rule"),
+    "EVENT": ("rule",),
+    "ACQUIRE": ("rule",),
+    "TIMING": (),
+    "CRASH": ("hint",),
+}
+
+# Headline patterns of the environment's messages, for records without structured errors
+# (older results, or an RTL crash): check id and the attributes the text carries.
+_PATTERNS = [
+    (re.compile(r"Z MISMATCH in .*?\b(?P<op>MATMUL|GEMM|ADDMAX|ADDMIN|MULMAX|MULMIN|MAXMIN|MINMAX)\b\s+"
+                r"(?P<fmt>FP16|FP8ALT|FP8)\b"), "Z_MISMATCH"),
+    (re.compile(r"LOAD OUTSIDE FOOTPRINT"), "LOAD_OUTSIDE_FOOTPRINT"),
+    (re.compile(r"STORE OUTSIDE Z"), "STORE_OUTSIDE_Z"),
+    (re.compile(r"STORE AFTER EVENT"), "STORE_AFTER_EVENT"),
+    (re.compile(r"TCDM (?:load|store) at .* (?:while no job|no job running)"), "ACCESS_WHILE_IDLE"),
+    (re.compile(r"TCDM (?:load|store) .*zero"), "ZERO_JOB_ACCESS"),
+    (re.compile(r"PROTOCOL (?P<rule>[\w-]+) violated"), "PROTOCOL"),
+    (re.compile(r"PROTOCOL the harness counted"), "COUNT"),
+    (re.compile(r"HANG\b"), "HANG"),
+    (re.compile(r"TIMING\b"), "TIMING"),
+    (re.compile(r"ACQUIRE answered"), "ACQUIRE"),
+    (re.compile(r"(?P<register>TRIGGER|ACQUIRE|FINISHED|STATUS|RUNNING_JOB|SOFT_CLEAR|X_PTR|W_PTR|Z_PTR|MNK|N_REG|"
+                r"OP_FMT)\b.*(?:expected|predicted)"), "CTRL"),
+    (re.compile(r"\bevt_o|EVENT\b|event (?:to|for) "), "EVENT"),
+    (re.compile(r"r_valid|r_id|periph"), "PERIPH_PROTOCOL"),
+]
+_LOGGER_PREFIX = re.compile(r"^\s*\[[^\]]*\]\s*")
+_HANG_ATTRS = re.compile(r"\b(stream|phase|queued|cause)=([\w./-]+)")
+
+
+@dataclasses.dataclass
+class ErrorEvent:
+    """One error of a run: which check fired, when, in which job, and what separates its cause."""
+
+    check: str
+    message: str = ""
+    cycle: int | None = None
+    job: int | None = None
+    attrs: dict = dataclasses.field(default_factory=dict)
+    waived: str | None = None  # the waiver's reason when the check was demoted
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ErrorEvent":
+        return cls(check=str(d.get("check") or "OTHER"), message=str(d.get("message") or ""),
+                   cycle=d.get("cycle"), job=d.get("job"), attrs=dict(d.get("attrs") or {}),
+                   waived=d.get("waived"))
+
+    @property
+    def rank(self) -> tuple:
+        return (self.cycle if self.cycle is not None else float("inf"), CHECK_RANK.get(self.check, 8))
+
+    def signature(self) -> str:
+        keys = SEPARATING.get(self.check, ())
+        parts = [f"{k}={_attr_text(self.attrs[k])}" for k in keys if self.attrs.get(k) not in (None, "", [])]
+        return " ".join([self.check] + parts)
+
+
+def _attr_text(v) -> str:
+    if isinstance(v, (list, tuple, set)):
+        return "+".join(sorted(str(x) for x in v)) or "-"
+    return str(v)
+
+
+def classify_message(text: str) -> ErrorEvent:
+    """An :class:`ErrorEvent` from a logged message (for records without structured errors)."""
+    text = _LOGGER_PREFIX.sub("", text or "").strip()
+    for pat, check in _PATTERNS:
+        m = pat.search(text)
+        if m:
+            attrs = {k: v for k, v in m.groupdict().items() if v}
+            if check == "HANG":
+                attrs.update(dict(_HANG_ATTRS.findall(text)))
+            cyc = re.search(r"\bcycle (\d+)", text)
+            job = re.search(r"\bjob #(\d+)", text)
+            return ErrorEvent(check, text, int(cyc.group(1)) if cyc else None,
+                              int(job.group(1)) if job else None, attrs)
+    return ErrorEvent("OTHER", text)
+
+
+def events_of(record: dict) -> list[ErrorEvent]:
+    """Every distinct error of a run record, structured where the environment gave structure."""
+    summary = record.get("summary") or {}
+    detail = record.get("errors_detail") or summary.get("errors_detail")
+    if detail:
+        evs = [ErrorEvent.from_dict(d) for d in detail]
+    else:
+        evs = [classify_message(t) for t in (record.get("first_errors") or []) if t and t.strip()]
+    status = record.get("status")
+    if status == "timeout":
+        evs.append(ErrorEvent("TIMEOUT", "wall-clock limit reached, simulator killed"))
+    elif status == "error":
+        hint = record.get("crash_hint") or record.get("message") or "simulator crashed"
+        evs.insert(0, ErrorEvent("CRASH", hint, attrs={"hint": normalise(hint)[:80]}))
+    return evs
+
+
+def distinct(events: list[ErrorEvent]) -> list[ErrorEvent]:
+    """One event per signature, the earliest of each, in cycle order."""
+    best: dict[str, ErrorEvent] = {}
+    for e in events:
+        s = e.signature()
+        if s not in best or e.rank < best[s].rank:
+            best[s] = e
+    return sorted(best.values(), key=lambda e: e.rank)
+
+
+def root_cause(record: dict) -> ErrorEvent | None:
+    """The event that most likely caused the run's failure (waived checks never are)."""
+    live = [e for e in events_of(record) if not e.waived]
+    return min(live, key=lambda e: e.rank) if live else None
+
+
+def contrast(record: dict, key: str) -> list[str] | None:
+    """Values of ``key`` (op family, format ...) whose jobs failed while jobs of other values passed.
+
+    None when the run has no contrast (no failing or no passing job of another
+    value): the cause's scope is unknown from this run alone.
+    """
+    outcomes = (record.get("summary") or {}).get("job_outcomes") or record.get("job_outcomes") or []
+    failing = {o.get(key) for o in outcomes if o.get("status") == "fail" and o.get(key)}
+    passing = {o.get(key) for o in outcomes if o.get("status") == "pass" and o.get(key)}
+    if not failing or not passing:
+        return None
+    confined = failing - passing
+    return sorted(confined) if confined else ["any"]
+
+
+def root_signature(record: dict) -> str:
+    """The bucket of a run: its root cause's signature ('' for a pass)."""
+    if record.get("status") == "pass":
+        return ""
+    if record.get("status") == "interrupted":
+        return "INTERRUPTED"
+    ev = root_cause(record)
+    if ev is None:
+        return "FAIL with no error recorded"
+    if ev.check == "Z_MISMATCH":
+        ev = dataclasses.replace(ev, attrs=dict(ev.attrs))
+        for key, attr in (("family", "ops"), ("fmt", "formats")):
+            scope = contrast(record, key)
+            ev.attrs[attr] = scope if scope is not None else "?"
+    return ev.signature()
+
+
+def _parse_sig(sig: str) -> tuple[str, dict]:
+    head, *rest = sig.split(" ")
+    return head, dict(p.split("=", 1) for p in rest if "=" in p)
+
+
+def merge_buckets(signatures: list[str]) -> dict[str, str]:
+    """Map each signature to its bucket: an unknown ('?') attribute joins the one compatible known bucket."""
+    parsed = {s: _parse_sig(s) for s in set(signatures)}
+    known = [s for s, (_, a) in parsed.items() if "?" not in a.values()]
+    out = {}
+    for s, (check, attrs) in parsed.items():
+        if "?" not in attrs.values():
+            out[s] = s
+            continue
+        fixed = {k: v for k, v in attrs.items() if v != "?"}
+        cands = [k for k in known if parsed[k][0] == check and all(parsed[k][1].get(a) == v for a, v in fixed.items())]
+        out[s] = cands[0] if len(cands) == 1 else s
+    return out
+
+
+# --------------------------------------------------------------------------- known issues
+
+
+class KnownIssuesError(ValueError):
+    pass
+
+
+@dataclasses.dataclass
+class KnownIssue:
+    """One known bug: a bucket whose signature matches is *known*, not new tonight."""
+
+    id: str
+    title: str
+    match: str  # a regular expression searched in the bucket's signature
+    status: str = "open"
+    link: str = ""
+    note: str = ""
+
+    def matches(self, signature: str) -> bool:
+        return re.search(self.match, signature) is not None
+
+
+def load_known_issues(path) -> list[KnownIssue]:
+    """Read a known-issues YAML file: a list (or ``issues:`` list) of {id, title, match, status, link}."""
+    p = pathlib.Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnownIssuesError(f"known issues {p}: cannot read it ({exc})") from None
+    items = data.get("issues") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise KnownIssuesError(f"known issues {p}: expected a list of issues (or a mapping with 'issues:')")
+    out, seen = [], set()
+    for i, it in enumerate(items):
+        where = f"known issues {p}, entry {i + 1}"
+        if not isinstance(it, dict) or not it.get("id") or not it.get("match"):
+            raise KnownIssuesError(f"{where}: needs at least 'id' and 'match' (a regular expression)")
+        if it["id"] in seen:
+            raise KnownIssuesError(f"{where}: id {it['id']!r} appears twice")
+        seen.add(it["id"])
+        try:
+            re.compile(str(it["match"]))
+        except re.error as exc:
+            raise KnownIssuesError(f"{where}: match {it['match']!r} is not a regular expression ({exc})") from None
+        status = str(it.get("status", "open"))
+        if status not in ("open", "fixed", "wontfix", "convention"):
+            raise KnownIssuesError(f"{where}: status {status!r}; use open, fixed, wontfix or convention")
+        out.append(KnownIssue(str(it["id"]), str(it.get("title", "")), str(it["match"]), status,
+                              str(it.get("link", "")), str(it.get("note", ""))))
+    return out
+
+
+def known_issue_of(signature: str, issues: list[KnownIssue]) -> KnownIssue | None:
+    for k in issues:
+        if k.matches(signature):
+            return k
+    return None
+
+
+# --------------------------------------------------------------------------- waivers
+
+
+def parse_waivers(items) -> dict[str, str]:
+    """``--waive CHECK:REASON`` (repeatable) -> {check: reason}; a waiver without a reason is refused."""
+    out = {}
+    for item in items or []:
+        check, sep, reason = str(item).partition(":")
+        check, reason = check.strip().upper(), reason.strip()
+        if not sep or not check or not reason:
+            raise ValueError(f"--waive {item!r}: expected CHECK:REASON, e.g. --waive "
+                             "'TIMING:published RTL is not cycle-matched to the spec model'")
+        if check not in CHECK_RANK:
+            raise ValueError(f"--waive {item!r}: unknown check {check!r}; checks: {', '.join(sorted(CHECK_RANK))}")
+        out[check] = reason
+    return out
