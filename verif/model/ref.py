@@ -16,7 +16,12 @@ Public API
     The exact FP8 -> FP16 widening and the FP16 -> FP8 rounding.
 ``expected_cycles(M, N, K, L, H, P)``, ``ce_utilisation(...)``
     The timing model of spec section 7.
-``OPS``, ``FORMATS``, ``op_code``, ``fmt_code``, ``elem_bytes``, ``dtype_of``.
+``OPS``, ``FORMATS``, ``op_code``, ``fmt_code``, ``elem_bytes``, ``dtype_of``
+    (from ``redmule_verif.model.encoding``, re-exported here).
+
+The pieces live in ``casts`` (FP8 <-> FP16), ``fp16`` (elementwise arithmetic)
+and ``timing`` (spec section 7); this module is the GEMM-op chain and the
+model's one import point.
 
 How the arithmetic is made exact
 --------------------------------
@@ -75,10 +80,13 @@ in row blocks of about ``_BLOCK_ELEMS`` elements so that they stay in cache.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
+
+from .casts import NAN16, from_fp16, to_fp16
+from .encoding import (CANONICAL_NAN, FORMAT_NAMES, FORMATS, MAX_DIM, OP_NAMES, OPS, dtype_of, elem_bytes,
+                       fmt_code, op_code)
+from .fp16 import add16, as_f64, fma16, max16, min16, mul16
+from .timing import CYCLE_OVERHEAD, ce_utilisation, expected_cycles
 
 __all__ = [
     "OPS",
@@ -102,283 +110,8 @@ __all__ = [
     "ce_utilisation",
 ]
 
-# --------------------------------------------------------------------------
-# Names and codes (spec section 4)
-# --------------------------------------------------------------------------
-
-OPS = {
-    "MATMUL": 0,
-    "GEMM": 1,
-    "ADDMAX": 2,
-    "ADDMIN": 3,
-    "MULMAX": 4,
-    "MULMIN": 5,
-    "MAXMIN": 6,
-    "MINMAX": 7,
-}
-OP_NAMES = {code: name for name, code in OPS.items()}
-
-FORMATS = {"FP8": 0, "FP16": 1, "FP8ALT": 2}
-FORMAT_NAMES = {code: name for name, code in FORMATS.items()}
-
-#: canonical quiet NaN of each format (by format code)
-CANONICAL_NAN = {0: 0x7E, 1: 0x7E00, 2: 0x7C}
-
-#: M, N and K are 16-bit fields of the job registers: 1 .. 65535
-MAX_DIM = 0xFFFF
-
-#: Fixed start/drain overhead of a job, in cycles, added to the tile count of
-#: spec section 7. The published RTL measures 107 cycles over the tile count at
-#: M = N = K = 128 (45,163 = 45,056 + 107) and 105 at M = 12, N = 16, K = 16
-#: (169 = 64 + 105); we use the larger one, so it is "about a hundred cycles".
-CYCLE_OVERHEAD = 107
-
-_NAN16 = 0x7E00
 _ZKEY = 2.0**-100  # stands in for a signed zero in the min/max chains
 _BLOCK_ELEMS = 1 << 16  # elements of the M x K plane processed per block
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-
-
-def op_code(op) -> int:
-    """GEMM-op name (case-insensitive) or code 0..7 -> code."""
-    if isinstance(op, str):
-        code = OPS.get(op.strip().upper())
-        if code is not None:
-            return code
-    elif _is_int(op) and 0 <= int(op) <= 7:
-        return int(op)
-    raise ValueError(
-        f"unknown GEMM-op {op!r}: use one of {', '.join(OPS)} or a code 0..7"
-    )
-
-
-def fmt_code(fmt) -> int:
-    """Format name (case-insensitive) or code 0, 1, 2 -> code."""
-    if isinstance(fmt, str):
-        code = FORMATS.get(fmt.strip().upper())
-        if code is not None:
-            return code
-    elif _is_int(fmt) and int(fmt) in FORMAT_NAMES:
-        return int(fmt)
-    extra = ""
-    if (_is_int(fmt) and int(fmt) == 3) or (isinstance(fmt, str) and fmt.strip().upper() in ("BF16", "BFLOAT16")):
-        extra = " (code 3, bfloat16, is not supported by RedMulE: spec section 4)"
-    raise ValueError(
-        f"unknown format {fmt!r}{extra}: use 'FP16' (code 1), 'FP8' (E5M2, code 0) "
-        f"or 'FP8ALT' (E4M3, code 2)"
-    )
-
-
-def elem_bytes(fmt) -> int:
-    """Bytes per element in memory: 2 for FP16, 1 for the FP8 formats."""
-    return 2 if fmt_code(fmt) == 1 else 1
-
-
-def dtype_of(fmt):
-    """numpy dtype of the bit patterns of a format: uint16 or uint8."""
-    return np.dtype(np.uint16) if fmt_code(fmt) == 1 else np.dtype(np.uint8)
-
-
-# --------------------------------------------------------------------------
-# Casts FP8 <-> FP16 (tables built once, exact integer arithmetic)
-# --------------------------------------------------------------------------
-
-# (exponent bits, mantissa bits, bias) of each format code
-_LAYOUT = {0: (5, 2, 15), 1: (5, 10, 15), 2: (4, 3, 7)}
-
-
-def _round_to_format(sign, mag, unit_exp, fmt):
-    """Round sign * mag * 2**unit_exp (mag: int64 >= 0, finite) into ``fmt``.
-
-    Round to nearest, ties to even, subnormals, overflow to Inf. Returns the
-    codes as int64 (NaN is the caller's business).
-    """
-    ebits, mbits, bias = _LAYOUT[fmt]
-    emin = 1 - bias
-    mag = np.asarray(mag, dtype=np.int64)
-    # floor(log2(mag)) via frexp (exact: mag < 2**53)
-    _, ex = np.frexp(mag.astype(np.float64))
-    top = ex.astype(np.int64) - 1 + unit_exp
-    e = np.where(mag == 0, emin, np.maximum(top, emin))  # target binade (subnormals, 0: emin)
-    shift = e - mbits - unit_exp  # quantum of the target binade, in units
-    sr = np.maximum(shift, 0)
-    sl = np.maximum(-shift, 0)
-    q = (mag >> sr) << sl
-    rem = mag & ((np.int64(1) << sr) - 1)
-    half = (np.int64(1) << sr) >> 1
-    up = (sr > 0) & ((rem > half) | ((rem == half) & ((q & 1) == 1)))
-    q = q + up
-    code = ((e - emin) << mbits) + q  # carries into the exponent on their own
-    inf = ((1 << ebits) - 1) << mbits
-    code = np.minimum(code, inf)
-    return code | (np.asarray(sign, dtype=np.int64) << (ebits + mbits))
-
-
-def _decode_fields(codes, fmt):
-    """codes -> (sign, mag, unit_exp, is_inf, is_nan) with value mag*2**unit_exp."""
-    ebits, mbits, bias = _LAYOUT[fmt]
-    codes = np.asarray(codes, dtype=np.int64)
-    sign = codes >> (ebits + mbits)
-    ef = (codes >> mbits) & ((1 << ebits) - 1)
-    mf = codes & ((1 << mbits) - 1)
-    emax_field = (1 << ebits) - 1
-    mag = np.where(ef == 0, mf, (mf | (1 << mbits)) << np.maximum(ef - 1, 0))
-    mag = np.where(ef == emax_field, 0, mag)
-    unit_exp = 1 - bias - mbits
-    return sign, mag, unit_exp, (ef == emax_field) & (mf == 0), (ef == emax_field) & (mf != 0)
-
-
-def _build_tables():
-    to16 = {}
-    from16 = {}
-    all16 = np.arange(1 << 16, dtype=np.int64)
-    s16, m16, u16, inf16, nan16 = _decode_fields(all16, 1)
-    for fmt in (0, 2):
-        ebits, mbits, _ = _LAYOUT[fmt]
-        # FP16 -> FP8
-        code = _round_to_format(s16, m16, u16, fmt)
-        inf8 = (((1 << ebits) - 1) << mbits) | (s16 << (ebits + mbits))
-        code = np.where(inf16, inf8, code)
-        code = np.where(nan16, CANONICAL_NAN[fmt], code)
-        from16[fmt] = code.astype(np.uint8)
-        # FP8 -> FP16 (exact)
-        all8 = np.arange(256, dtype=np.int64)
-        s8, m8, u8, inf8m, nan8 = _decode_fields(all8, fmt)
-        wide = _round_to_format(s8, m8, u8, 1)
-        wide = np.where(inf8m, 0x7C00 | (s8 << 15), wide)
-        wide = np.where(nan8, _NAN16, wide)
-        to16[fmt] = wide.astype(np.uint16)
-    for t in (*to16.values(), *from16.values()):
-        t.setflags(write=False)
-    return to16, from16
-
-
-_TO16, _FROM16 = _build_tables()
-
-
-def _bits(a, dtype, what="operand"):
-    """Array-like of bit patterns -> ndarray of ``dtype`` (checked)."""
-    dtype = np.dtype(dtype)
-    arr = np.asarray(a)
-    if arr.dtype == dtype:
-        return arr
-    if arr.dtype.kind in "iu":
-        limit = np.iinfo(dtype).max
-        if arr.size == 0 or (arr.min() >= 0 and arr.max() <= limit):
-            return arr.astype(dtype)
-        raise ValueError(
-            f"{what} holds values outside 0..{limit:#x}: pass {dtype.name} bit patterns"
-        )
-    raise ValueError(
-        f"{what} has dtype {arr.dtype}: pass raw bit patterns as {dtype.name} "
-        f"(e.g. values.astype(np.float16).view(np.uint16)), not values"
-    )
-
-
-def to_fp16(bits, fmt):
-    """Widen FP8/FP8ALT bit patterns (uint8) to FP16 bit patterns (uint16), exactly.
-
-    Every NaN becomes the canonical FP16 NaN 0x7E00 (as the RTL's widening
-    does). For ``fmt`` FP16 this is the identity.
-    """
-    f = fmt_code(fmt)
-    if f == 1:
-        return _bits(bits, np.uint16, "bits").copy()
-    return _TO16[f][_bits(bits, np.uint8, "bits")]
-
-
-def from_fp16(bits16, fmt):
-    """Round FP16 bit patterns (uint16) to FP8/FP8ALT bit patterns (uint8).
-
-    Round to nearest even, subnormals, overflow to Inf (no saturation), every
-    NaN to the canonical NaN of the target (0x7E / 0x7C). For ``fmt`` FP16 this
-    is the identity.
-    """
-    f = fmt_code(fmt)
-    b = _bits(bits16, np.uint16, "bits16")
-    if f == 1:
-        return b.copy()
-    return _FROM16[f][b]
-
-
-# --------------------------------------------------------------------------
-# Elementwise FP16 arithmetic
-# --------------------------------------------------------------------------
-
-
-def _f64(bits16):
-    return bits16.view(np.float16).astype(np.float64)
-
-
-def _round16(v64):
-    """float64 values -> canonical FP16 bits (one RNE rounding, NaN -> 0x7E00)."""
-    out = np.asarray(v64).astype(np.float16).view(np.uint16)
-    out = np.atleast_1d(out)
-    out[(out & 0x7FFF) > 0x7C00] = _NAN16
-    return out
-
-
-def _finish(out, shape):
-    out = out.reshape(shape)
-    return out[()] if out.ndim == 0 else out
-
-
-def fma16(a, b, c):
-    """Fused a*b + c on FP16 bit patterns, one RNE rounding, canonical NaN."""
-    a, b, c = (_bits(v, np.uint16, n) for v, n in ((a, "a"), (b, "b"), (c, "c")))
-    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
-    with np.errstate(all="ignore"):
-        return _finish(_round16(_f64(a) * _f64(b) + _f64(c)), shape)
-
-
-def add16(a, b):
-    """a + b on FP16 bit patterns, one RNE rounding, canonical NaN."""
-    a, b = _bits(a, np.uint16, "a"), _bits(b, np.uint16, "b")
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    with np.errstate(all="ignore"):
-        return _finish(_round16(_f64(a) + _f64(b)), shape)
-
-
-def mul16(a, b):
-    """a * b on FP16 bit patterns, one RNE rounding, canonical NaN."""
-    a, b = _bits(a, np.uint16, "a"), _bits(b, np.uint16, "b")
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    with np.errstate(all="ignore"):
-        return _finish(_round16(_f64(a) * _f64(b)), shape)
-
-
-def _order_key(bits):
-    """FP16 bits -> int32 key, strictly monotone in value with -0 < +0."""
-    b = bits.astype(np.int32)
-    return np.where(b & 0x8000, -(b & 0x7FFF) - 1, b)
-
-
-def _minmax16(a, b, take_max):
-    a, b = _bits(a, np.uint16, "a"), _bits(b, np.uint16, "b")
-    a, b = np.broadcast_arrays(a, b)
-    shape = a.shape
-    ka, kb = _order_key(a), _order_key(b)
-    pick_a = (ka >= kb) if take_max else (ka <= kb)
-    out = np.where(pick_a, a, b)
-    nan_a = (a & 0x7FFF) > 0x7C00
-    nan_b = (b & 0x7FFF) > 0x7C00
-    out = np.where(nan_a, b, out)
-    out = np.where(nan_b, a, out)
-    out = np.where(nan_a & nan_b, np.uint16(_NAN16), out).astype(np.uint16)
-    return _finish(np.atleast_1d(out), shape)
-
-
-def max16(a, b):
-    """IEEE 754-2019 maximumNumber on FP16 bits (-0 < +0, one NaN -> the other)."""
-    return _minmax16(a, b, True)
-
-
-def min16(a, b):
-    """IEEE 754-2019 minimumNumber on FP16 bits (-0 < +0, one NaN -> the other)."""
-    return _minmax16(a, b, False)
 
 
 # --------------------------------------------------------------------------
@@ -463,8 +196,8 @@ def _gemm16(x16, w16, y16, opc):
     # float64 views of the operands: plain values where they feed arithmetic,
     # zero-keyed values (_KEY64) where they feed a min/max directly
     key = lambda b: np.take(_KEY64, b, mode="clip")  # noqa: E731
-    conv_y = key if opc >= 2 else _f64
-    conv_xw = key if opc >= 6 else _f64
+    conv_y = key if opc >= 2 else as_f64
+    conv_xw = key if opc >= 6 else as_f64
     w64 = conv_xw(np.ascontiguousarray(w16))
     out = np.empty((M, K), dtype=np.uint16)
     rows = max(1, min(M, _BLOCK_ELEMS // K))
@@ -504,44 +237,5 @@ def _gemm16(x16, w16, y16, opc):
         np.copyto(th, zz, casting="unsafe")  # exact; +-_ZKEY -> +-0
         blk = out[m0 : m0 + r]
         blk[...] = thu
-        blk[(blk & 0x7FFF) > 0x7C00] = _NAN16
+        blk[(blk & 0x7FFF) > 0x7C00] = NAN16
     return out
-
-
-# --------------------------------------------------------------------------
-# Timing model (spec section 7)
-# --------------------------------------------------------------------------
-
-
-def _pos_int(name, v, limit=None):
-    if not _is_int(v) or int(v) < 1 or (limit is not None and int(v) > limit):
-        rng = f"1..{limit}" if limit else ">= 1"
-        raise ValueError(f"{name} must be an integer in {rng}, got {v!r}")
-    return int(v)
-
-
-def expected_cycles(M, N, K, L=12, H=4, P=3) -> int:
-    """Cycles of a job with no memory stalls (spec section 7).
-
-    ceil(M/L) * ceil(K/(H*(P+1))) * H*ceil(N/H) * (P+1) + CYCLE_OVERHEAD,
-    counted from the TRIGGER write's response to the done event.
-    """
-    M = _pos_int("M", M, MAX_DIM)
-    N = _pos_int("N", N, MAX_DIM)
-    K = _pos_int("K", K, MAX_DIM)
-    L, H = _pos_int("L", L), _pos_int("H", H)
-    if not _is_int(P) or int(P) < 0:
-        raise ValueError(f"P (pipeline registers per CE) must be an integer >= 0, got {P!r}")
-    P = int(P)
-    tiles = -(-M // L) * -(-K // (H * (P + 1)))
-    return int(tiles * H * -(-N // H) * (P + 1) + CYCLE_OVERHEAD)
-
-
-def ce_utilisation(M, N, K, cycles, L=12, H=4) -> float:
-    """CE utilisation of a job: M*N*K / (L*H*cycles) (spec section 7)."""
-    if not (isinstance(cycles, numbers.Real) and not isinstance(cycles, bool)) or not cycles > 0 or math.isinf(cycles):
-        raise ValueError(f"cycles must be a positive number, got {cycles!r}")
-    L, H = _pos_int("L", L), _pos_int("H", H)
-    for name, v in (("M", M), ("N", N), ("K", K)):
-        _pos_int(name, v)
-    return M * N * K / (L * H * cycles)
