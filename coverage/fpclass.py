@@ -24,43 +24,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CLASSES", "FMT_LAYOUT", "FMT_NAMES", "fmt_name", "fp_class", "classify", "class_counts",
-           "classes_present", "class_mask"]
+from redmule_verif.model.encoding import LAYOUTS, fmt_code, fmt_name
+
+__all__ = ["CLASSES", "fp_class", "classify", "class_counts", "classes_present", "class_mask"]
 
 CLASSES = ("+zero", "-zero", "+sub", "-sub", "+norm", "-norm", "+max", "-max", "+inf", "-inf", "qnan", "snan")
 _IDX = {c: i for i, c in enumerate(CLASSES)}
 
-#: format name -> (exponent bits, mantissa bits)
-FMT_LAYOUT = {"FP8": (5, 2), "FP16": (5, 10), "FP8ALT": (4, 3)}
-#: format code (job register) -> name
-FMT_NAMES = {0: "FP8", 1: "FP16", 2: "FP8ALT"}
-_ALIASES = {"E5M2": "FP8", "FP8E5M2": "FP8", "E4M3": "FP8ALT", "FP8E4M3": "FP8ALT", "BINARY16": "FP16"}
-
-
-def fmt_name(fmt) -> str:
-    """Format name from a code 0..2, a name (case-insensitive) or an enum with .name/.value."""
-    if isinstance(fmt, str):
-        s = fmt.strip().upper()
-        s = _ALIASES.get(s, s)
-        if s in FMT_LAYOUT:
-            return s
-    else:
-        try:
-            code = int(fmt)
-        except (TypeError, ValueError):
-            code = None
-        if code in FMT_NAMES and not isinstance(fmt, bool):
-            return FMT_NAMES[code]
-        name = getattr(fmt, "name", None)
-        if isinstance(name, str) and name.upper() in FMT_LAYOUT:
-            return name.upper()
-    raise ValueError(f"unsupported format {fmt!r}: use FP8 (code 0), FP16 (1) or FP8ALT (2)")
-
 
 def fp_class(code: int, fmt) -> str:
     """Class name of one raw code in a format (scalar reference implementation)."""
-    e_bits, m_bits = FMT_LAYOUT[fmt_name(fmt)]
-    width = 1 + e_bits + m_bits
+    lay = LAYOUTS[fmt_code(fmt)]
+    e_bits, m_bits, width = lay.exp_bits, lay.man_bits, lay.width
     code = int(code)
     if not 0 <= code < (1 << width):
         raise ValueError(f"code {code:#x} does not fit {width}-bit format {fmt_name(fmt)}")
@@ -85,7 +60,7 @@ _TABLES: dict[str, np.ndarray] = {}
 def _table(fmt: str) -> np.ndarray:
     t = _TABLES.get(fmt)
     if t is None:
-        e_bits, m_bits = FMT_LAYOUT[fmt]
+        e_bits, m_bits, _ = LAYOUTS[fmt_code(fmt)].fields
         code = np.arange(1 << (1 + e_bits + m_bits), dtype=np.int64)
         sign = code >> (e_bits + m_bits)
         exp = (code >> m_bits) & ((1 << e_bits) - 1)

@@ -298,12 +298,12 @@ def test_declaration_and_waivers():
     fc = cov["fp_class"]
     assert len(fc["op_fmt_x"].bin_names) == 8 * 3 * 12
     assert fc["op_fmt_x"].waivers == {} and fc["op_fmt_w"].waivers == {}
-    assert set(fc["op_fmt_y"].waivers) == {f"MATMUL/{f}/{c}" for f in rc.FORMATS for c in CLASSES}
-    assert set(fc["op_fmt_z"].waivers) == {f"{o}/{f}/snan" for o in rc.OPS for f in rc.FORMATS}
+    assert set(fc["op_fmt_y"].waivers) == {f"MATMUL/{f}/{c}" for f in rc.FORMAT_BINS for c in CLASSES}
+    assert set(fc["op_fmt_z"].waivers) == {f"{o}/{f}/snan" for o in rc.OP_BINS for f in rc.FORMAT_BINS}
     ev = cov["fp_events"]["op_fmt_event"].waivers
-    assert set(ev) == ({f"{o}/{f}/{e}" for o in ("MAXMIN", "MINMAX") for f in rc.FORMATS
+    assert set(ev) == ({f"{o}/{f}/{e}" for o in ("MAXMIN", "MINMAX") for f in rc.FORMAT_BINS
                         for e in ("overflow", "underflow", "cancel")}
-                       | {f"{o}/{f}/invalid" for o in rc.OPS[2:] for f in rc.FORMATS})
+                       | {f"{o}/{f}/invalid" for o in rc.OP_BINS[2:] for f in rc.FORMAT_BINS})
     for al in ("x_align", "w_align", "z_align"):
         assert set(cov["layout"][al].waivers) == {"FP16/1", "FP16/3"}
         assert "even" in cov["layout"][al].waivers["FP16/1"]
@@ -515,7 +515,7 @@ def test_reference_model_never_hits_a_waived_bin():
         allc = np.arange(1 << bits)
         cls = classify(allc.astype(DTYPE[fmt]), fmt)
         palettes[fmt] = [allc[cls == i] for i in range(len(CLASSES))]
-    for op in rc.OPS:
+    for op in rc.OP_BINS:
         for fmt in ("FP8", "FP16", "FP8ALT"):
             for _ in range(12):
                 m, n, k = (int(v) for v in rng.integers(1, 5, 3))

@@ -239,3 +239,17 @@ def pack_cfg(op: int, fmt: int) -> int:
 MEM_BASE = 0x1000_0000
 MEM_WORDS = 32768
 MEM_BYTES = 4 * MEM_WORDS
+
+
+# --------------------------------------------------------------------------
+# Stimulus vocabulary shared by the job items and the coverage model (spec section 8)
+# --------------------------------------------------------------------------
+
+#: how the TCDM model grants requests during a job
+GRANT_KINDS = ("always", "random", "bursty", "banks")
+#: SOFT_CLEAR writing 0, SOFT_CLEAR writing non-zero, a pulse of rst_ni
+CONTROL_KINDS = ("soft_clear", "soft_clear_keep", "reset")
+#: where in a job a control event lands
+CONTROL_PHASES = ("idle", "load", "compute", "store")
+#: how a job is started relative to the previous one
+LAUNCHES = ("serial", "queued", "race")
