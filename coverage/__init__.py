@@ -23,6 +23,11 @@ if __name__ == "coverage":  # shadowing coverage.py: hand the name back
     globals().update({k: v for k, v in vars(_real).items() if not k.startswith("__")})
 
 if __name__ != "coverage":  # the real subpackage: its public API
+    import pathlib
+
+    #: the directed job file of the closure witnesses (``witnesses`` writes it, ``directed`` replays it)
+    WITNESS_FILE = pathlib.Path(__file__).with_name("closure_witnesses.yaml")
+
     from .covergroup import (  # noqa: F401
         SCHEMA,
         CoverageDB,

@@ -1,6 +1,6 @@
 """redmule_verif.sequences: job items, the sequence library and regression suites."""
 
-from .items.job import (  # noqa: E402,F401
+from .items import (  # noqa: F401
     ControlEvent,
     EngineConfig,
     GemmJob,
@@ -15,8 +15,8 @@ from .items.job import (  # noqa: E402,F401
     jobs_to_yaml,
     load_jobs,
 )
-from .library import SEQUENCES, SeqContext, generate, sequence, sequence_cost  # noqa: E402,F401
-from .randomize import Allocator, random_grant, random_job  # noqa: E402,F401
+from .library import SEQUENCES, SeqContext, generate, sequence, sequence_cost  # noqa: F401
+from .randomize import Allocator, random_grant, random_job  # noqa: F401
 
 __all__ = [
     "Allocator", "ControlEvent", "EngineConfig", "GemmJob", "GrantProfile", "JobList", "MemoryConfig", "SEQUENCES",

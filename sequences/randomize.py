@@ -54,17 +54,8 @@ import math
 import random
 from typing import Any, Sequence
 
-from redmule_verif.sequences.items.job import (
-    ALL_FORMATS,
-    DISTRIBUTIONS,
-    GRANT_KINDS,
-    MAX_DIM,
-    OPS,
-    EngineConfig,
-    GemmJob,
-    GrantProfile,
-    MemoryConfig,
-)
+from redmule_verif.model.encoding import ALL_FORMATS, GRANT_KINDS, MAX_DIM, OPS
+from redmule_verif.sequences.items import DISTRIBUTIONS, EngineConfig, GemmJob, GrantProfile, MemoryConfig
 
 PLACEMENTS = ("adjacent", "far", "random")
 ALIGNS = ("random", "word", "unaligned")

@@ -31,13 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from redmule_verif.seeding import py_rng
-from redmule_verif.sequences.items.job import (
-    CONTROL_PHASES,
+from redmule_verif.coverage import WITNESS_FILE
+from redmule_verif.model.encoding import CONTROL_PHASES, FORMATS, GRANT_KINDS, LAUNCHES, OPS, layout
+from redmule_verif.sequences.items import (
     DISTRIBUTIONS,
-    FORMATS,
-    GRANT_KINDS,
-    LAUNCHES,
-    OPS,
     ControlEvent,
     EngineConfig,
     GemmJob,
@@ -46,6 +43,7 @@ from redmule_verif.sequences.items.job import (
     encode_exact,
     load_jobs,
 )
+from redmule_verif.sim.paths import DIRECTED_DIR
 from redmule_verif.sequences.randomize import Allocator, random_grant, random_job
 
 _UNSET = object()
@@ -317,12 +315,8 @@ def _edge_data(fmt: str):
     rounds to even = overflow), -Inf, +Inf. Job B (1 x 1 x 2): x = [minsub],
     w = [-minsub, minsub], y = [+0, -0]: the product underflows, GEMM gives -0, +0.
     """
-    code = FORMATS[fmt]
-    e_bits, m_bits, bias = {0: (5, 2, 15), 1: (5, 10, 15), 2: (4, 3, 7)}[code]
-    emax = (1 << e_bits) - 2 - bias
-    maxv = (2 - 2.0 ** -m_bits) * 2.0 ** emax
-    u = 2.0 ** (emax - m_bits)
-    minsub = 2.0 ** (1 - bias - m_bits)
+    lay = layout(fmt)
+    maxv, u, minsub = lay.max_finite, 2.0 ** (lay.emax - lay.man_bits), lay.min_subnormal
     enc = lambda v: encode_exact(np.array(v, dtype=np.float64), fmt)  # noqa: E731
     a = (enc([[maxv, 1.0]]), enc([[1.0, 1.0, -1.0, 1.0], [u / 4, u / 2, -u / 2, u]]), enc([[-0.0, 0.0, 0.0, 0.0]]))
     bb = (enc([[minsub]]), enc([[-minsub, minsub]]), enc([[0.0, -0.0]]))
@@ -539,16 +533,11 @@ def _thin_shapes(ctx):
     return b.jobs
 
 
-from redmule_verif.sim.paths import DIRECTED_DIR  # noqa: E402
-
-
 @sequence("directed", doc="replays a job file (knob file: a path, or a name in sequences/directed/)")
 def _directed(ctx):
     f = ctx.knob("file")
     p = pathlib.Path(f)
     if not p.is_file():
-        from redmule_verif.coverage.witnesses import WITNESS_FILE  # the coverage-closure witness jobs
-
         cands = [DIRECTED_DIR / f, DIRECTED_DIR / f"{f}.yaml"]
         cands += [WITNESS_FILE] if f in (WITNESS_FILE.name, WITNESS_FILE.stem) else []
         for cand in cands:

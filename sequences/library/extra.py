@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from redmule_verif.sequences.items.job import FORMATS, GemmJob
+from redmule_verif.model.encoding import layout
+from redmule_verif.sequences.items import GemmJob
 from redmule_verif.sequences.library.core import SeqContext, _Builder, _fmts, _ops, sequence
 
 
 def _tiny_bits(rng, shape, fmt: str, exp_lo: int, exp_hi: int) -> np.ndarray:
     """Normal numbers 2^e * 1.m with e in [exp_lo, exp_hi], random mantissa and sign, as raw bits of ``fmt``."""
-    code = FORMATS[fmt]
-    e_bits, m_bits, bias = {0: (5, 2, 15), 1: (5, 10, 15), 2: (4, 3, 7)}[code]
+    lay = layout(fmt)
+    e_bits, m_bits, bias = lay.fields
     lo = max(1, exp_lo + bias)
     hi = min((1 << e_bits) - 2, exp_hi + bias)
     n = int(np.prod(shape))
@@ -35,7 +36,7 @@ def _tiny_bits(rng, shape, fmt: str, exp_lo: int, exp_hi: int) -> np.ndarray:
     m = np.array([rng.getrandbits(m_bits) | 1 for _ in range(n)], dtype=np.int64)  # odd: the LSB is set
     s = np.array([rng.getrandbits(1) for _ in range(n)], dtype=np.int64)
     bits = (s << (e_bits + m_bits)) | (e << m_bits) | m
-    return bits.astype(np.uint16 if code == 1 else np.uint8).reshape(shape)
+    return bits.astype(lay.dtype).reshape(shape)
 
 
 @sequence("tiny_products", doc="products of small normals (exact bits below 2^-26) rounded in and near the "

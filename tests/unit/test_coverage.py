@@ -279,12 +279,12 @@ def test_classify_rejects_wrong_widths():
 
 
 def test_classification_matches_sequences_classify():
-    job_mod = pytest.importorskip("redmule_verif.sequences.items.job")
-    if not hasattr(job_mod, "classify") or tuple(getattr(job_mod, "FP_CLASSES", ())) != CLASSES:
-        pytest.skip("sequences.job has no matching classify")
+    from redmule_verif.sequences.items import fpdata
+
+    assert tuple(fpdata.FP_CLASSES) == CLASSES
     for fmt, bits in (("FP8", 8), ("FP8ALT", 8), ("FP16", 16)):
         a = np.arange(1 << bits, dtype=DTYPE[fmt])
-        assert np.array_equal(np.asarray(job_mod.classify(a, fmt)), classify(a, fmt)), fmt
+        assert np.array_equal(np.asarray(fpdata.classify(a, fmt)), classify(a, fmt)), fmt
 
 
 # ----------------------------------------------------------------------------- RedmuleCoverage
@@ -689,7 +689,6 @@ def test_witness_jobs_hit_their_bins_and_the_file_is_current():
     the packaged job file is what witnesses.py generates; and every non-waived fp_events bin
     and every +-max / qnan result bin has a witness."""
     ref = _ref()
-    pytest.importorskip("redmule_verif.sequences.items.job")
     from redmule_verif.coverage.witnesses import WITNESS_FILE, witness_jobs, witness_yaml
 
     assert WITNESS_FILE.read_text() == witness_yaml(), "regenerate: python -m redmule_verif.coverage.witnesses"

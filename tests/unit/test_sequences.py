@@ -13,8 +13,9 @@ import sys
 import numpy as np
 import pytest
 
-from redmule_verif.sequences.items import job as jobmod
-from redmule_verif.sequences.items.job import (
+from redmule_verif.model import encoding
+from redmule_verif.sequences.items import fpdata
+from redmule_verif.sequences.items import (
     FP_CLASSES,
     ControlEvent,
     EngineConfig,
@@ -76,14 +77,11 @@ def test_every_section8_sequence_is_registered():
     assert SECTION8 <= set(SEQUENCES), SECTION8 - set(SEQUENCES)
 
 
-def test_names_and_codes_match_the_reference_model():
+def test_fp8_decode_tables_match_the_reference_casts():
     ref = pytest.importorskip("redmule_verif.model.ref")
-    assert jobmod.OPS == ref.OPS
-    assert jobmod.FORMATS == ref.FORMATS
-    # the FP8 decode tables agree with the reference casts
     for code in (0, 2):
         bits = np.arange(256, dtype=np.uint8)
-        ours = jobmod._decode_table(code)
+        ours = fpdata.decode_table(code)
         theirs = ref.to_fp16(bits, code).view(np.float16).astype(np.float64)
         assert np.array_equal(ours, theirs, equal_nan=True)
 
@@ -171,7 +169,7 @@ _DIGEST_SCRIPT = r"""
 import hashlib, sys
 import numpy as np
 from redmule_verif.sequences.library import SEQUENCES, generate
-from redmule_verif.sequences.items.job import jobs_to_yaml
+from redmule_verif.sequences.items import jobs_to_yaml
 h = hashlib.sha256()
 for name in sorted(SEQUENCES):
     if name in ("directed", "dim_65535", "large_jobs"):
@@ -292,7 +290,7 @@ def test_multi_core_every_core_and_races():
 def test_exhaustive_small_and_subsample():
     jobs = seq("exhaustive_small", small=3)
     assert {(j.m, j.n, j.k) for j in jobs} == {(m, n, k) for m in (1, 2, 3) for n in (1, 2, 3) for k in (1, 2, 3)}
-    assert {j.op for j in seq("exhaustive_small")} == set(jobmod.OPS)
+    assert {j.op for j in seq("exhaustive_small")} == set(encoding.OPS)
     sub = generate("exhaustive_small", seed=1, small=6, subsample=0.25)
     assert 20 < len(sub) < 90
 
@@ -300,7 +298,7 @@ def test_exhaustive_small_and_subsample():
 def test_ops_formats_covers_every_op_format_distribution():
     jobs = seq("ops_formats")
     assert {(j.op, j.fmt, j.data) for j in jobs} == {
-        (o, f, d) for o in jobmod.OPS for f in jobmod.FORMATS for d in jobmod.DISTRIBUTIONS
+        (o, f, d) for o in encoding.OPS for f in encoding.FORMATS for d in fpdata.DISTRIBUTIONS
     }
 
 
@@ -319,7 +317,7 @@ def test_control_sequences():
     for name, kinds in (("soft_clear", {"soft_clear", "soft_clear_keep"}), ("reset_mid_job", {"reset"})):
         jobs = seq(name)
         seen = {(e.kind, e.phase) for j in jobs for e in j.control}
-        assert seen == {(k, p) for k in kinds for p in jobmod.CONTROL_PHASES}
+        assert seen == {(k, p) for k in kinds for p in encoding.CONTROL_PHASES}
         for i, j in enumerate(jobs):
             if j.is_victim:
                 nxt = jobs[i + 1]
@@ -338,7 +336,7 @@ def test_queued_and_back_to_back():
 
 def test_grant_sequences():
     gp = seq("grant_profiles")
-    assert {(j.grant.kind, j.op) for j in gp} == {(k, o) for k in jobmod.GRANT_KINDS for o in jobmod.OPS}
+    assert {(j.grant.kind, j.op) for j in gp} == {(k, o) for k in encoding.GRANT_KINDS for o in encoding.OPS}
     hs = seq("heavy_stalls")
     for j in hs:
         g = j.grant
@@ -416,21 +414,19 @@ def test_distributions_produce_their_classes(fmt):
     c = _classes(mk("small_ints"))
     assert c["+sub"] == c["-sub"] == c["+inf"] == c["qnan"] == c["snan"] == 0
     # values: small integers only
-    from redmule_verif.sequences.items.job import _decode_table
 
     for a in mk("small_ints").make_data():
-        v = a.view(np.float16).astype(float) if fmt == "FP16" else _decode_table(jobmod.FORMATS[fmt])[a]
+        v = a.view(np.float16).astype(float) if fmt == "FP16" else fpdata.decode_table(encoding.FORMATS[fmt])[a]
         assert np.all(v == np.round(v)) and np.all(np.abs(v) <= 8)
 
 
 @pytest.mark.parametrize("fmt", ["FP16", "FP8", "FP8ALT"])
 def test_cancel_structure(fmt):
-    from redmule_verif.sequences.items.job import _decode_table
 
     j = GemmJob("GEMM", fmt, 9, 11, 10, B, B + 0x1000, B + 0x2000, data="cancel", data_seed=3)
     x, w, y = j.make_data()
     dec = (lambda a: a.view(np.float16).astype(float)) if fmt == "FP16" else (
-        lambda a: _decode_table(jobmod.FORMATS[fmt])[a])
+        lambda a: fpdata.decode_table(encoding.FORMATS[fmt])[a])
     xv, wv, yv = dec(x), dec(w), dec(y)
     exact = yv == -(xv[:, :1] * wv[:1, :])
     assert 0.5 < exact.mean() < 1.0  # exact cancellation, a quarter one ulp off
@@ -460,7 +456,7 @@ def test_results_really_overflow_underflow_cancel():
 def test_overflow_cancel_edge_jobs():
     jobs = seq("overflow_cancel")
     edges = [j for j in jobs if j.x is not None]
-    assert {(j.op, j.fmt) for j in edges} == {(o, f) for o in jobmod.OPS for f in jobmod.FORMATS}
+    assert {(j.op, j.fmt) for j in edges} == {(o, f) for o in encoding.OPS for f in encoding.FORMATS}
     assert all((j.y is None) == (j.op == "MATMUL") for j in edges)
     assert not [j for j in generate("overflow_cancel", seed=1, edges=False) if j.x is not None]
     pytest.importorskip("redmule_verif.model.ref")

@@ -81,6 +81,28 @@ class FpLayout:
         """(exponent bits, mantissa bits, bias)."""
         return self.exp_bits, self.man_bits, self.bias
 
+    @property
+    def emax(self) -> int:
+        """Unbiased exponent of the largest binade of normals."""
+        return (1 << self.exp_bits) - 2 - self.bias
+
+    @property
+    def emin(self) -> int:
+        """Unbiased exponent of the smallest normal."""
+        return 1 - self.bias
+
+    @property
+    def max_finite(self) -> float:
+        return (2 - 2.0 ** -self.man_bits) * 2.0 ** self.emax
+
+    @property
+    def min_normal(self) -> float:
+        return 2.0 ** self.emin
+
+    @property
+    def min_subnormal(self) -> float:
+        return 2.0 ** (self.emin - self.man_bits)
+
 
 #: layout by format code
 LAYOUTS: dict[int, FpLayout] = {
@@ -148,7 +170,8 @@ def fmt_code(fmt, *, unsupported: bool = False) -> int:
     """Format code from a name (case-insensitive; aliases E5M2, E4M3, BINARY16), a code or an enum.
 
     ``unsupported=True`` also accepts the no-op codes 3..7, as ints or as the names
-    ``UNSUPPORTED3`` .. ``UNSUPPORTED7``, ``FMT3`` .. ``FMT7`` and ``BF16`` (code 3).
+    ``UNSUPPORTED3`` .. ``UNSUPPORTED7`` (or ``FMT3`` .. ``FMT7``). bfloat16 is never a name:
+    code 3 is "unsupported", not bfloat16 (spec section 4).
     """
     code = None
     if isinstance(fmt, str):
@@ -156,8 +179,6 @@ def fmt_code(fmt, *, unsupported: bool = False) -> int:
         s = FORMAT_ALIASES.get(s, s)
         if s in FORMATS:
             return FORMATS[s]
-        if s in ("BF16", "BFLOAT16"):
-            code = 3
         for prefix in ("UNSUPPORTED", "FMT"):  # sequences' "UNSUPPORTED5", coverage's "fmt5"
             if s.startswith(prefix) and s[len(prefix):].isdigit() and 3 <= int(s[len(prefix):]) <= 7:
                 code = int(s[len(prefix):])
@@ -168,12 +189,13 @@ def fmt_code(fmt, *, unsupported: bool = False) -> int:
             return FORMATS[name.upper()]
     if code is not None and (code in FORMAT_NAMES or (unsupported and 0 <= code <= 7)):
         return code
+    bf16 = code == 3 or (isinstance(fmt, str) and fmt.strip().upper() in ("BF16", "BFLOAT16"))
+    extra = " (code 3, bfloat16, is not supported by RedMulE: spec section 4)" if bf16 else ""
     if unsupported:
         raise ValueError(
-            f"unknown format {fmt!r}: use 'FP16' (code 1), 'FP8' (E5M2, code 0), 'FP8ALT' (E4M3, code 2), "
+            f"unknown format {fmt!r}{extra}: use 'FP16' (code 1), 'FP8' (E5M2, code 0), 'FP8ALT' (E4M3, code 2), "
             f"or 'UNSUPPORTED3'..'UNSUPPORTED7' (codes 3..7, the no-op job)"
         )
-    extra = " (code 3, bfloat16, is not supported by RedMulE: spec section 4)" if code == 3 else ""
     what = "unknown" if isinstance(fmt, str) else "unsupported"
     raise ValueError(
         f"{what} format {fmt!r}{extra}: use 'FP16' (code 1), 'FP8' (E5M2, code 0) "
