@@ -4,6 +4,7 @@
 ``profiles``   GrantProfile, ControlEvent: the grant profile and control events a job carries
 ``configs``    EngineConfig, MemoryConfig: the build's engine and TCDM window
 ``registers``  the job's register values (spec section 3)
+``footprint``  its buffers and footprint in memory (spec section 6)
 ``fpdata``     its data: FP classes, value distributions, exact encoding
 ``expected``   its expected result, via the reference model
 ``serialise``  one job as dict / JSON / YAML / one line of text

@@ -47,7 +47,7 @@ from redmule_verif.model.encoding import (ALL_FORMATS, FORMAT_NAMES, LAUNCHES, M
                                           fmt_name)
 from redmule_verif.model.encoding import elem_bytes as _elem_bytes
 
-from . import registers
+from . import footprint, registers
 from .checks import ADDR_LIMIT, check_choice, check_int, check_real, is_int
 from .configs import EngineConfig
 from .expected import expected_z
@@ -188,47 +188,23 @@ class GemmJob:
 
     def buffers(self) -> dict[str, tuple[int, int]]:
         """Nominal [start, end) byte ranges of X, W and Z (= Y), no-op jobs included."""
-        eb = self.elem_bytes
-        return {
-            "X": (self.x_base, self.x_base + self.m * self.n * eb),
-            "W": (self.w_base, self.w_base + self.n * self.k * eb),
-            "Z": (self.z_base, self.z_base + self.m * self.k * eb),
-        }
+        return footprint.buffers(self)
 
     def footprint(self) -> dict[str, tuple[int, int]]:
-        """[start, end) byte ranges the job reads/writes: X, W, (Y,) Z; {} for a no-op job.
-
-        X, W and Y are read, Z is written; Y and Z are the same range (in place);
-        MATMUL has no "Y" entry.
-        """
-        if self.is_noop:
-            return {}
-        b = self.buffers()
-        fp = {"X": b["X"], "W": b["W"]}
-        if self.reads_y:
-            fp["Y"] = b["Z"]
-        fp["Z"] = b["Z"]
-        return fp
+        """[start, end) byte ranges the job reads/writes: X, W, (Y,) Z; {} for a no-op job."""
+        return footprint.footprint(self)
 
     def footprint_bytes(self) -> int:
-        return sum(e - s for name, (s, e) in self.footprint().items() if name != "Y")
+        return footprint.footprint_bytes(self)
 
     def overlaps(self) -> list[tuple[str, str]]:
         """Pairs of this job's non-empty matrices (X, W, Z) that overlap."""
-        b = [(n, r) for n, r in self.buffers().items() if r[1] > r[0]]
-        return [
-            (n1, n2)
-            for i, (n1, r1) in enumerate(b)
-            for n2, r2 in b[i + 1 :]
-            if r1[0] < r2[1] and r2[0] < r1[1]
-        ]
+        return footprint.overlaps(self)
 
     def est_cycles(self, eng: "EngineConfig | None" = None) -> int:
         """Stall-free cycle estimate (spec section 7), for sizing sequences."""
         eng = eng or EngineConfig()
         return eng.est_cycles(self.m, self.n, self.k) if not self.is_noop else eng.noop_cycles
-
-    # ---- data ---------------------------------------------------------------
 
     # ---- data and result ------------------------------------------------------
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from redmule_verif.model.encoding import layout
 from redmule_verif.sequences.items import GemmJob
-from redmule_verif.sequences.library.core import SeqContext, _Builder, _fmts, _ops, sequence
+from .core import Builder, SeqContext, fmts_knob, ops_knob, sequence
 
 
 def _tiny_bits(rng, shape, fmt: str, exp_lo: int, exp_hi: int) -> np.ndarray:
@@ -42,13 +42,13 @@ def _tiny_bits(rng, shape, fmt: str, exp_lo: int, exp_hi: int) -> np.ndarray:
 @sequence("tiny_products", doc="products of small normals (exact bits below 2^-26) rounded in and near the "
           "FP16 subnormal range, every FMA/MUL op x format; knob count (jobs per op x format), size")
 def _tiny_products(ctx: SeqContext):
-    b = _Builder(ctx, "tiny_products")
+    b = Builder(ctx, "tiny_products")
     count = ctx.knob("count", 1)
     size = ctx.knob("size", 16)
-    ops = [o for o in _ops(ctx) if o in ("MATMUL", "GEMM", "MULMAX", "MULMIN")] or _ops(ctx)
+    ops = [o for o in ops_knob(ctx) if o in ("MATMUL", "GEMM", "MULMAX", "MULMIN")] or ops_knob(ctx)
     for _ in range(count):
         for op in ops:
-            for fmt in _fmts(ctx):
+            for fmt in fmts_knob(ctx):
                 m, n, k = b.rng.randint(1, size), b.rng.randint(1, size), b.rng.randint(1, 2 * size)
                 # FP16 (and E5M2) exponents: 2^-12..2^-5 each, products 2^-24..2^-10; E4M3 stops at 2^-6
                 lo, hi = (-12, -5) if fmt != "FP8ALT" else (-6, -3)
