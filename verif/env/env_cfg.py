@@ -12,7 +12,8 @@ import dataclasses
 import json
 import os
 
-from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
+from redmule_verif.model.encoding import MEM_BASE, MEM_WORDS
+from redmule_verif.sequences.items import EngineConfig, MemoryConfig
 
 
 @dataclasses.dataclass
@@ -47,7 +48,7 @@ class EnvConfig:
             return int(params.get(name, default))
 
         eng = EngineConfig(L=p("L", 12), H=p("H", 4), P=p("P", 3), N_CORES=p("N_CORES", 8))
-        mem = MemoryConfig(base=p("MEM_BASE", 0x1000_0000), size=4 * p("MEM_WORDS", 32768))
+        mem = MemoryConfig(base=p("MEM_BASE", MEM_BASE), size=4 * p("MEM_WORDS", MEM_WORDS))
         knobs = json.loads(os.environ.get("REDMULE_KNOBS", "{}") or "{}")
         cfg = cls(eng=eng, mem=mem, seed=int(seed), test=os.environ.get("REDMULE_TEST", ""),
                   knobs=knobs, n_periph_ids=p("ID_WIDTH", 8), out_dir=os.getcwd())

@@ -14,10 +14,8 @@ from pyuvm import uvm_reg, uvm_reg_block, uvm_reg_field
 from pyuvm._reg.uvm_reg_model import uvm_endianness_e
 
 # offsets of spec section 3
-TRIGGER, ACQUIRE, FINISHED, STATUS, RUNNING_JOB, SOFT_CLEAR = 0x00, 0x04, 0x08, 0x0C, 0x10, 0x14
-X_PTR, W_PTR, Z_PTR, MK, N_REG, CFG = 0x40, 0x44, 0x48, 0x4C, 0x50, 0x54
-JOB_REGS = (X_PTR, W_PTR, Z_PTR, MK, N_REG, CFG)
-CTX_SELECT = 0x100  # add[9:8] = c + 1 names context c on reads
+from redmule_verif.model.encoding import (  # noqa: F401 (used as R.<NAME> by the env)
+    ACQUIRE, CFG, CTX_SELECT, FINISHED, JOB_REGS, MK, N_REG, RUNNING_JOB, SOFT_CLEAR, STATUS, TRIGGER, W_PTR, X_PTR, Z_PTR)
 
 # (name, offset, fields as (name, lsb, size, access), volatile)
 REGISTERS = (

@@ -13,7 +13,8 @@ import cocotb
 from redmule_verif.env.base_test import BaseTest, run_uvm_test
 from redmule_verif.env.seq_lib.reg_sequence import RegAccessSequence
 from redmule_verif.seeding import np_rng
-from redmule_verif.sequences.items.job import OP_NAMES, GemmJob
+from redmule_verif.model.encoding import OP_NAMES
+from redmule_verif.sequences.items import GemmJob
 from redmule_verif.sequences.library import SEQUENCES
 from redmule_verif.env.testlist import all_tests
 

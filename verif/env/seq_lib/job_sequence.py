@@ -23,7 +23,7 @@ from redmule_verif.model import ref
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.job_record import JobRecord
 from redmule_verif.seeding import np_rng, py_rng
-from redmule_verif.sequences.items.job import groups
+from redmule_verif.sequences.items import groups
 
 ACQUIRE_RETRY_LIMIT = 100_000  # cycles of -1/-2 answers before ACQUIRE is declared stuck
 SOFT_CLEAR_QUIET = 8           # cycles software waits after SOFT_CLEAR (spec section 3)
