@@ -30,6 +30,12 @@ from redmule_verif.coverage import (
     zero_job_reasons,
 )
 from redmule_verif.coverage import redmule_cov as rc
+from redmule_verif.coverage.__main__ import main
+from redmule_verif.coverage.witnesses import WITNESS_FILE, witness_jobs, witness_yaml
+from redmule_verif.env.testlist import EXTRA_TESTS, all_tests
+from redmule_verif.model import ref
+from redmule_verif.sequences import library as lib
+from redmule_verif.sequences.items import fpdata
 from redmule_verif.coverage.testplan import (
     TestplanError,
     closure,
@@ -279,8 +285,6 @@ def test_classify_rejects_wrong_widths():
 
 
 def test_classification_matches_sequences_classify():
-    from redmule_verif.sequences.items import fpdata
-
     assert tuple(fpdata.FP_CLASSES) == CLASSES
     for fmt, bits in (("FP8", 8), ("FP8ALT", 8), ("FP16", 16)):
         a = np.arange(1 << bits, dtype=DTYPE[fmt])
@@ -485,12 +489,7 @@ def test_redmule_save_load_merge(tmp_path):
 # ----------------------------------------------------------------------------- waivers vs the reference model
 
 
-def _ref():
-    return pytest.importorskip("redmule_verif.model.ref")
-
-
 def test_reachability_witnesses_of_non_waived_bins():
-    ref = _ref()
     u16 = lambda *v: np.array(v, dtype=np.uint16).reshape(1, -1)  # noqa: E731
     # MATMUL -0: a negative product that underflows (-2^-24 * 2^-2)
     assert int(ref.gemm_op(u16(0x8001), u16(0x3400), None, "MATMUL", "FP16")[0, 0]) == 0x8000
@@ -506,7 +505,6 @@ def test_reachability_witnesses_of_non_waived_bins():
 
 
 def test_reference_model_never_hits_a_waived_bin():
-    ref = _ref()
     rng = np.random.default_rng(20261126)
     cov = RedmuleCoverage(ENG)
     palettes = {}
@@ -606,8 +604,6 @@ def test_testplan_closure_and_next_runs():
     assert tps["result_classes"]["waived"] == 24  # */*/snan
     hole = "fp_events.op_fmt_event/GEMM/FP8/overflow"
     # placeholders take the hole's bin parts
-    from redmule_verif.coverage.witnesses import WITNESS_FILE
-
     assert tps["overflow_underflow_cancel"]["targets"][hole] == [
         {"test": "directed", "knobs": {"file": str(WITNESS_FILE)}},
         {"test": "ops_formats", "knobs": {"ops": ["GEMM"], "fmts": ["FP8"], "dists": ["overflow"]}}]
@@ -633,8 +629,6 @@ def test_testplan_closure_and_next_runs():
 
 
 def test_cli_report_merge_closure(tmp_path, capsys):
-    from redmule_verif.coverage.__main__ import main
-
     runs = tmp_path / "runs"
     a, b = RedmuleCoverage(ENG), RedmuleCoverage(ENG)
     for reason in rc.ZERO_REASONS:
@@ -660,7 +654,6 @@ def test_cli_report_merge_closure(tmp_path, capsys):
 
 def test_testplan_matches_the_sequence_library():
     """Every test of the plan is a sequence and every target knob is a knob that sequence reads."""
-    lib = pytest.importorskip("redmule_verif.sequences.library")
     knobs = {}
     for name, fn in lib.SEQUENCES.items():
         ctx = lib.SeqContext(knobs={"file": "smoke"} if name == "directed" else {})
@@ -669,8 +662,6 @@ def test_testplan_matches_the_sequence_library():
         except Exception as e:  # a sequence under construction: skip rather than fail here
             pytest.skip(f"sequence {name} does not generate with defaults: {e}")
         knobs[name] = set(ctx.used)
-    from redmule_verif.env.testlist import EXTRA_TESTS, all_tests
-
     knobs.update({name: set(k) for name, k in EXTRA_TESTS.items()})
     validate_testplan(load_testplan(), RedmuleCoverage(ENG), all_tests(), test_knobs=knobs)
     assert set(TESTS) <= set(all_tests())
@@ -688,9 +679,6 @@ def test_witness_jobs_hit_their_bins_and_the_file_is_current():
     """Each directed witness job hits the bins its name lists (reference model), never a waived bin;
     the packaged job file is what witnesses.py generates; and every non-waived fp_events bin
     and every +-max / qnan result bin has a witness."""
-    ref = _ref()
-    from redmule_verif.coverage.witnesses import WITNESS_FILE, witness_jobs, witness_yaml
-
     assert WITNESS_FILE.read_text() == witness_yaml(), "regenerate: python -m redmule_verif.coverage.witnesses"
     jobs = witness_jobs()
     total = RedmuleCoverage(ENG)

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
-from test_ref_oracle import OP_NAMES, check_gemm, gemm_from_elementwise  # noqa: E402
+from test_ref_oracle import OP_NAMES, check_gemm, draw_matrix, gemm_from_elementwise  # noqa: E402
 
 from redmule_verif.model import ref  # noqa: E402
 
@@ -26,8 +26,6 @@ def test_gemm_op_vs_elementwise_model(op):
     """The fast GEMM path agrees with the chain of the elementwise functions."""
     check_gemm(ref.gemm_op, op, "FP16", seed=99, shapes=[(30, 20, 25)], flavours=("special",))
     rng = np.random.default_rng(5 + OP_NAMES.index(op))
-    from test_ref_oracle import draw_matrix
-
     x = draw_matrix(rng, (40, 30, ), "FP16", "special")
     w = draw_matrix(rng, (30, 50), "FP16", "special")
     y = draw_matrix(rng, (40, 50), "FP16", "grid")

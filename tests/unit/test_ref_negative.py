@@ -22,7 +22,9 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 from test_ref_fp16 import shard_args  # noqa: E402
+from test_ref_gemm import FMTS  # noqa: E402
 from test_ref_oracle import (  # noqa: E402
+    OP_NAMES,
     check_elementwise,
     check_from_fp16,
     check_gemm,
@@ -150,9 +152,6 @@ def test_elementwise_check_catches(wrong, op, ref_vectors):
 @pytest.mark.parametrize("wrong, op, fmt", GEMM_CASES)
 def test_gemm_check_catches(wrong, op, fmt):
     # the seed of test_ref_gemm.test_gemm_op_vs_softfloat for this op/format
-    from test_ref_gemm import FMTS
-    from test_ref_oracle import OP_NAMES
-
     seed = 17 * OP_NAMES.index(op) + FMTS.index(fmt)
     # positive control: the same builder on the real elementwise model passes
     check_gemm(gemm_from_elementwise(model()), op, fmt, seed)
