@@ -43,12 +43,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import yaml
 
-from redmule_verif.model.encoding import (ALL_FORMATS, FORMAT_NAMES, LAUNCHES, MAX_DIM, OP_NAMES, OPS, dtype_of,
-                                          fmt_name)
+from redmule_verif.model.encoding import (ALL_FORMATS, FORMAT_NAMES, LAUNCHES, MAX_DIM, OPS, dtype_of, fmt_name,
+                                          op_name)
 from redmule_verif.model.encoding import elem_bytes as _elem_bytes
 
 from . import footprint, registers
-from .checks import ADDR_LIMIT, check_choice, check_int, check_real, is_int
+from .checks import ADDR_LIMIT, check_choice, check_int, check_real
 from .configs import EngineConfig
 from .expected import expected_z
 from .fpdata import CLASS_DRAWN, CLASS_INDEX, DISTRIBUTIONS, FP_CLASSES, generate
@@ -105,7 +105,7 @@ class GemmJob:
     def validate(self) -> None:
         """Check and normalise every field (ValueError naming the field and what is legal)."""
         o = "GemmJob"
-        self.op = check_choice(o, "op", _op_name(self.op), OPS)
+        self.op = _check_op(self.op)
         try:
             self.fmt = fmt_name(self.fmt, unsupported=True)
         except ValueError as e:
@@ -261,11 +261,12 @@ class GemmJob:
 
 
 
-def _op_name(op):
-    """A code 0..7 -> its name; a string -> upper case (checked against OPS by the caller)."""
-    if is_int(op) and 0 <= int(op) <= 7:
-        return OP_NAMES[int(op)]
-    return op.strip().upper() if isinstance(op, str) else op
+def _check_op(op) -> str:
+    """The op's name (from a name in any case, a code 0..7 or an enum)."""
+    try:
+        return op_name(op)
+    except ValueError:
+        raise ValueError(f"GemmJob.op = {op!r} is not legal: use one of {', '.join(OPS)}") from None
 
 
 def _check_base(name: str, a, nbytes: int, eb: int, fmt: str) -> int:
