@@ -35,7 +35,7 @@ from redmule_verif.sequences.items import (
 from redmule_verif.sequences.library import SEQUENCES, SeqContext, generate, sequence_cost
 from redmule_verif.sequences.randomize import Allocator, random_job, with_remainder
 
-B = 0x1000_0000
+B = encoding.MEM_BASE
 GENERATED = sorted(n for n in SEQUENCES if n != "directed")
 SECTION8 = {
     "random_jobs", "exhaustive_small", "remainders", "ops_formats", "special_storm", "overflow_cancel",
