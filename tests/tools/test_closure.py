@@ -1,4 +1,4 @@
-"""redmule_verif.tools.closure.closure and redmule_verif.tools.closure.codecov: coverage merge, testplan checks, lcov, run planning.
+"""redmule_verif.tools.closure (report, targets, loop, codecov) and the coverage command: coverage merge, testplan checks, lcov, run planning.
 
 Functional coverage files are made with the coverage model's API (no
 simulator); the code-coverage case builds the small fixture DUT with Verilator
@@ -15,8 +15,12 @@ import random
 
 import pytest
 
-from redmule_verif.tools.closure import closure as clo
+from redmule_verif.cli import coverage as coverage_cmd
+from redmule_verif.env.testlist import all_tests
 from redmule_verif.tools.closure import codecov
+from redmule_verif.tools.closure.loop import format_loop, until_closure
+from redmule_verif.tools.closure.report import coverage_report, find_coverage_json
+from redmule_verif.tools.closure.targets import plan_runs, realize_run, run_key
 from redmule_verif.coverage.covergroup import CoverageDB
 from redmule_verif.coverage.redmule_cov import RedmuleCoverage
 from redmule_verif.coverage.testplan import load_testplan
@@ -45,7 +49,7 @@ def _hit(db, ref: str, n: int = 1) -> None:
 
 def _args(d, **kw) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
-    clo.add_arguments(ap)
+    coverage_cmd.add_arguments(ap)
     ns = ap.parse_args([str(d)])
     for k, v in kw.items():
         setattr(ns, k, v)
@@ -63,7 +67,7 @@ def test_merge_of_two_runs_adds_counts(tmp_path):
     b.sample_grant("random", "MATMUL")
     _save(a, tmp_path / "runs" / "random_jobs" / "1", seed=1)
     _save(b, tmp_path / "runs" / "grant_profiles" / "2", test="grant_profiles", seed=2)
-    res = clo.coverage_report(tmp_path, code=False)
+    res = coverage_report(tmp_path, code=False)
     db = res["_db"]
     assert res["coverage_files"] == 2
     assert db["grant"]["profile_x_op"].hits["always/GEMM"] == 3
@@ -73,19 +77,19 @@ def test_merge_of_two_runs_adds_counts(tmp_path):
     assert (tmp_path / "coverage_merged.json").exists() and (tmp_path / "closure.json").exists()
     # a rerun nested in a run directory (regress: RUN/waves/) is not counted twice
     _save(a, tmp_path / "runs" / "random_jobs" / "1" / "waves", seed=1)
-    assert len(clo.find_coverage_json(tmp_path)) == 2
+    assert len(find_coverage_json(tmp_path)) == 2
     merged = CoverageDB.load(tmp_path / "coverage_merged.json")
     assert merged["grant"]["profile_x_op"].hits["always/GEMM"] == 3
     # most covergroups were never sampled by these two runs: the command says so and fails
     assert any("never sampled" in p for p in res["problems"])
-    assert clo.main(_args(tmp_path, no_code=True)) == 1
+    assert coverage_cmd.main(_args(tmp_path, no_code=True)) == 1
 
 
 def test_clean_coverage_and_testplan_pass_and_each_error_fails(tmp_path, capsys):
     cov = RedmuleCoverage(ENG)
     _every_group_sampled(cov)
     _save(cov, tmp_path / "ok")
-    assert clo.main(_args(tmp_path / "ok", no_code=True)) == 0
+    assert coverage_cmd.main(_args(tmp_path / "ok", no_code=True)) == 0
     out = capsys.readouterr().out
     assert "testplan closure" in out and "PROBLEMS" not in out
 
@@ -98,7 +102,7 @@ def test_clean_coverage_and_testplan_pass_and_each_error_fails(tmp_path, capsys)
         import yaml
 
         p.write_text(yaml.safe_dump({k: v for k, v in bad.items() if not k.startswith("_")}, sort_keys=False))
-        rc = clo.main(_args(tmp_path / "ok", no_code=True, testplan=str(p)))
+        rc = coverage_cmd.main(_args(tmp_path / "ok", no_code=True, testplan=str(p)))
         text = capsys.readouterr().out
         assert rc == 1, text
         assert expect in text, text
@@ -111,11 +115,11 @@ def test_clean_coverage_and_testplan_pass_and_each_error_fails(tmp_path, capsys)
     _every_group_sampled(unsampled)
     unsampled.db["control"].samples = 0
     _save(unsampled, tmp_path / "unsampled")
-    assert clo.main(_args(tmp_path / "unsampled", no_code=True)) == 1
+    assert coverage_cmd.main(_args(tmp_path / "unsampled", no_code=True)) == 1
     assert "covergroup 'control' is declared but never sampled" in capsys.readouterr().out
 
     (tmp_path / "empty").mkdir()
-    assert clo.main(_args(tmp_path / "empty", no_code=True)) == 2
+    assert coverage_cmd.main(_args(tmp_path / "empty", no_code=True)) == 2
 
 
 # --------------------------------------------------------------------------- planning and the loop
@@ -136,39 +140,39 @@ def _all_hit_but(ref: str | None):
 
 
 def test_plan_runs_puts_the_runs_aimed_at_open_bins_first():
-    tests = clo.known_tests()
+    tests = sorted(all_tests())
     db = _all_hit_but("zero_job.reason")
-    plan = clo.plan_runs(None, db, tests, random.Random(3))
+    plan = plan_runs(None, db, tests, random.Random(3))
     assert plan[0][0] == "zero_dim", plan[:3]
     # then plain runs of every test, each once
     plain = [t for t, k in plan if k == {}]
     assert sorted(set(plain)) == sorted(tests)
     db2 = _all_hit_but("control.kind_x_phase/reset/*")
-    plan2 = clo.plan_runs(None, db2, tests, random.Random(3))
+    plan2 = plan_runs(None, db2, tests, random.Random(3))
     assert plan2[0][0] == "reset_mid_job", plan2[:3]
     # nothing open: only plain runs, in rng order, deterministic in the rng
     full = _all_hit_but(None)
-    p1 = clo.plan_runs(None, full, tests, random.Random(5))
-    assert p1 == clo.plan_runs(None, full, tests, random.Random(5))
+    p1 = plan_runs(None, full, tests, random.Random(5))
+    assert p1 == plan_runs(None, full, tests, random.Random(5))
     assert all(k == {} for _, k in p1)
     # a target tried max_tries times without closing its bins goes behind the plain runs
-    tried = {clo._key(*plan[0]): 3}
-    again = clo.plan_runs(None, db, tests, random.Random(3), tried=tried)
+    tried = {run_key(*plan[0]): 3}
+    again = plan_runs(None, db, tests, random.Random(3), tried=tried)
     assert again[0] != plan[0] and again[-1] == plan[0]
 
 
 def test_realize_run_applies_job_field_knobs_through_a_job_file(tmp_path):
-    t, k, note = clo.realize_run("ops_formats", {"ops": ["GEMM"], "fmts": ["FP8"]}, 4, workdir=tmp_path)
+    t, k, note = realize_run("ops_formats", {"ops": ["GEMM"], "fmts": ["FP8"]}, 4, workdir=tmp_path)
     assert (t, k) == ("ops_formats", {"ops": ["GEMM"], "fmts": ["FP8"]})  # the sequence's own knobs
-    t, k, note = clo.realize_run("remainders", {"fmt": "FP8ALT", "data": "specials"}, 4, workdir=tmp_path)
+    t, k, note = realize_run("remainders", {"fmt": "FP8ALT", "data": "specials"}, 4, workdir=tmp_path)
     assert t == "directed" and pathlib.Path(k["file"]).exists(), note
     jobs = load_jobs(k["file"])
     assert jobs and all(j.fmt == "FP8ALT" and j.data == "specials" for j in jobs)
-    t, k, note = clo.realize_run("zero_dim", {"n_jobs": 30}, 4, workdir=tmp_path)
+    t, k, note = realize_run("zero_dim", {"n_jobs": 30}, 4, workdir=tmp_path)
     assert t == "directed" and len(load_jobs(k["file"])) == 30
-    t, k, _ = clo.realize_run("directed", {"file": "{coverage_dir}/closure_witnesses.yaml"}, 4)
+    t, k, _ = realize_run("directed", {"file": "{coverage_dir}/closure_witnesses.yaml"}, 4)
     assert t == "directed" and pathlib.Path(k["file"]).exists()
-    t, k, _ = clo.realize_run("directed", {"m": 13}, 4, workdir=tmp_path)
+    t, k, _ = realize_run("directed", {"m": 13}, 4, workdir=tmp_path)
     assert t == "directed" and all(j.m == 13 or j.is_noop for j in load_jobs(k["file"]))
 
 
@@ -199,7 +203,7 @@ def test_until_closure_stops_when_closed_and_compares_with_unbiased_runs(tmp_pat
             out.append({"status": "pass", "sim_cycles": 1000, "dir": str(d)})
         return out
 
-    rep = clo.until_closure(run_batch, 100.0, testplan=tp, tests=clo.known_tests(), workdir=tmp_path, seed=2,
+    rep = until_closure(run_batch, 100.0, testplan=tp, tests=sorted(all_tests()), workdir=tmp_path, seed=2,
                             batch_size=2, log=None, clock=lambda: clock["t"], pack_cycles=0)
     tg = rep["targeted"]
     assert tg["closed"] and tg["cycles_to_closure"] == tg["cycles"] <= 4000, tg["history"]
@@ -208,7 +212,7 @@ def test_until_closure_stops_when_closed_and_compares_with_unbiased_runs(tmp_pat
     ub = rep["unbiased"]
     assert ub["wall_s"] <= tg["wall_s"] + 1.0 and ub["runs"] >= 1
     assert rep["comparison"]["targeted_cycles_to_level"] is not None
-    text = clo.format_loop(rep)
+    text = format_loop(rep)
     assert "targeted" in text and "unbiased" in text and "CLOSED" in text
 
 
@@ -255,7 +259,7 @@ def test_code_coverage_of_a_coverage_build_is_wellformed_lcov(tmp_path, build_ro
     assert all(r["status"] == "pass" for r in recs), [r["message"] for r in recs]
     dats = codecov.find_dat(tmp_path)
     assert len(dats) == 2
-    res = clo.coverage_report(tmp_path)
+    res = coverage_report(tmp_path)
     code = res["code"]
     assert code["runs"] == 2
     info = pathlib.Path(code["info"]).read_text()
@@ -290,7 +294,7 @@ def test_until_closure_packs_small_targets_into_one_directed_run(tmp_path):
         seen.extend(specs)
         return [{"status": "pass", "sim_cycles": 10, "dir": str(tmp_path / "none")} for _ in specs]
 
-    rep = clo.until_closure(run_batch, 1e9, testplan=tp, tests=["zero_dim", "soft_clear"], workdir=tmp_path,
+    rep = until_closure(run_batch, 1e9, testplan=tp, tests=["zero_dim", "soft_clear"], workdir=tmp_path,
                             batch_size=1, max_runs=1, compare=False, log=None, pack_cycles=10**7)
     assert rep["targeted"]["runs"] == 1 and len(seen) == 1
     spec = seen[0]
@@ -299,10 +303,10 @@ def test_until_closure_packs_small_targets_into_one_directed_run(tmp_path):
     assert jobs[0].launch == "serial" and any(j.control for j in jobs) and any(j.is_noop for j in jobs)
 
 
-def test_closure_loop_subcommand_parser():
-    ap = argparse.ArgumentParser(prog="redmule-verif closure-loop")
-    clo.add_arguments(ap)
-    ns = ap.parse_args(["out", "--budget", "3", "-j", "2"])
+def test_coverage_command_parser_has_the_loop():
+    ns = _args("out")
+    assert not ns.until_closure and ns.dir == "out"
+    ap = argparse.ArgumentParser()
+    coverage_cmd.add_arguments(ap)
+    ns = ap.parse_args(["out", "--until-closure", "--budget", "3", "-j", "2"])
     assert ns.until_closure and ns.budget == 3 and ns.jobs == 2 and ns.dir == "out"
-    ns = _args("somewhere")
-    assert not ns.until_closure and ns.dir == "somewhere"

@@ -146,7 +146,17 @@ def test_select(cat):
 
 # --------------------------------------------------------------------------- qualify logic (no simulation)
 
-from redmule_verif.tools.qualify import qualify as q  # noqa: E402
+from redmule_verif.sim.dut import DutOptions  # noqa: E402
+from redmule_verif.tools.qualify import plan as qplan  # noqa: E402
+from redmule_verif.tools.qualify import qualifier as q  # noqa: E402
+from redmule_verif.tools.qualify.plan import Run  # noqa: E402
+from redmule_verif.tools.qualify.workspace import Workspace  # noqa: E402
+
+
+def _make(mutants, runs, out, rtl_dir=mu.RTL_DIR, build_fn=None, run_fn=None, dut=None, previous=None, **settings):
+    ws = Workspace(out, rtl_dir, mu.FILELIST, dut or DutOptions(cxx_opt="O0"), build_fn=build_fn)
+    extra = {"run_fn": run_fn} if run_fn else {}
+    return q.Qualifier(mutants, runs, ws, q.Settings(**settings), log=lambda s: None, previous=previous, **extra)
 
 
 class _FakeSim:
@@ -181,13 +191,12 @@ def _fake_world(kill_map, broken=(), slow=None):
 
 def _qualifier(tmp_path, cat, ids, runs, kill_map, broken=(), **kw):
     build_fn, run_fn, calls = _fake_world(kill_map, broken, kw.pop("slow", None))
-    return q.Qualifier(cat.select(ids), runs, tmp_path / "out", rtl_dir=mu.RTL_DIR, filelist=mu.FILELIST,
-                       build_fn=build_fn, run_fn=run_fn, log=lambda s: None, **kw), calls
+    return _make(cat.select(ids), runs, tmp_path / "out", build_fn=build_fn, run_fn=run_fn, **kw), calls
 
 
 def _runs():
-    return [q.Run("zero_dim", 1, {}, 60, {}, est_s=6), q.Run("ops_formats", 1, {}, 60, {}, est_s=13),
-            q.Run("dim_65535", 1, {}, 60, {}, est_s=90), q.Run("back_to_back", 2, {}, 60, {}, est_s=6.1)]
+    return [Run("zero_dim", 1, {}, 60, {}, est_s=6), Run("ops_formats", 1, {}, 60, {}, est_s=13),
+            Run("dim_65535", 1, {}, 60, {}, est_s=90), Run("back_to_back", 2, {}, 60, {}, est_s=6.1)]
 
 
 def test_qualifier_kills_cheapest_first_and_records(tmp_path, cat):
@@ -235,7 +244,7 @@ def test_qualifier_killer_runs_move_first(tmp_path, cat):
     first, second = res["mutants"]
     assert first["runs"] == 4 and second["runs"] == 4  # 90 s / 4 = 22.5 s: after the cheap runs still
     assert res["kills_by_run"] == {"dim_65535/1": 2}
-    assert q.order_runs(_runs(), {"ops_formats/1": 1})[0].test == "ops_formats"
+    assert qplan.order_runs(_runs(), {"ops_formats/1": 1})[0].test == "ops_formats"
 
 
 def test_qualifier_budget_stops_cleanly(tmp_path, cat):
@@ -257,8 +266,7 @@ def test_qualifier_budget_stops_cleanly(tmp_path, cat):
 def test_qualifier_not_applicable(tmp_path, cat):
     bad = mu.Mutant("gone", "memory", "d", "redmule_streamer.sv", "this text is not in the RTL", "x")
     build_fn, run_fn, _ = _fake_world({})
-    qq = q.Qualifier([bad], _runs(), tmp_path / "out", rtl_dir=mu.RTL_DIR, filelist=mu.FILELIST,
-                     build_fn=build_fn, run_fn=run_fn, log=lambda s: None)
+    qq = _make([bad], _runs(), tmp_path / "out", build_fn=build_fn, run_fn=run_fn)
     r = qq.run()["mutants"][0]
     assert r["status"] == "not-applicable" and "not found" in r["message"]
 
@@ -267,14 +275,14 @@ def test_plan_runs_default_and_suite():
     from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
 
     eng, mem = EngineConfig(), MemoryConfig()
-    label, runs = q.plan_runs(None, eng, mem, seeds=1) if False else (None, None)
+    label, runs = qplan.plan_runs(None, eng, mem, seeds=1) if False else (None, None)
     # a suite file of our own: deterministic seeds, estimates filled in, duplicates dropped
     suite = REPO / "sequences" / "suites" / "smoke.yaml"
     if suite.exists():
-        label, runs = q.plan_runs(str(suite), eng, mem, seeds=1)
+        label, runs = qplan.plan_runs(str(suite), eng, mem, seeds=1)
         assert runs and all(r.est_s > 0 for r in runs)
         assert len({r.key for r in runs}) == len(runs)
-        again = q.plan_runs(str(suite), eng, mem, seeds=1)[1]
+        again = qplan.plan_runs(str(suite), eng, mem, seeds=1)[1]
         assert [r.key for r in again] == [r.key for r in runs]
 
 
@@ -295,9 +303,9 @@ def test_mutant_is_killed(mid, cat, tmp_path, build_root):
     cls, words = CI_KILLS[mid]
     m = cat[mid]
     assert m.cls == cls
-    runs = [q.Run("directed", 1, {"file": "smoke"}, 300.0, {})]
-    qq = q.Qualifier([m], runs, tmp_path / "out", rtl_dir=mu.RTL_DIR, filelist=mu.FILELIST, params=SMALL,
-                     mem_words=4096, cache_root=build_root, shrink_runs=0, log=lambda s: None)
+    runs = [Run("directed", 1, {"file": "smoke"}, 300.0, {})]
+    dut = DutOptions(params=tuple(sorted(SMALL.items())), mem_kib=16, build_dir=str(build_root), cxx_opt="O0")
+    qq = _make([m], runs, tmp_path / "out", dut=dut, shrink_runs=0)
     res = qq.run()
     r = res["mutants"][0]
     assert r["status"] == "killed", json.dumps(r, indent=1, default=str)[:3000]
@@ -311,10 +319,10 @@ def test_extra_sequences_run_as_directed_job_files(tmp_path):
     from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig, load_jobs
     from redmule_verif.sequences.library import generate
 
-    names = q.extra_sequences()
+    names = qplan.extra_sequences()
     assert "tiny_products" in names
     eng, mem = EngineConfig(), MemoryConfig()
-    test, knobs = q.as_directed("tiny_products", 5, {}, eng, mem, tmp_path)
+    test, knobs = qplan.as_directed("tiny_products", 5, {}, eng, mem, tmp_path)
     assert test == "directed" and pathlib.Path(knobs["file"]).is_absolute()
     replay = load_jobs(knobs["file"])
     orig = generate("tiny_products", 5, eng, mem)
@@ -330,8 +338,7 @@ def test_snapshot_isolates_the_run_from_rtl_edits(tmp_path, cat):
     shutil.copytree(mu.RTL_DIR, rtl)
     build_fn, run_fn, _ = _fake_world({})
     m = cat["fma_round_ties_away"]
-    qq = q.Qualifier([m], _runs()[:1], tmp_path / "out", rtl_dir=rtl, filelist=mu.FILELIST,
-                     build_fn=build_fn, run_fn=run_fn, log=lambda s: None)
+    qq = _make([m], _runs()[:1], tmp_path / "out", rtl_dir=rtl, build_fn=build_fn, run_fn=run_fn)
     qq.source_dir()
     (rtl / m.file).write_text("// edited by somebody else meanwhile\n")
     r = qq.run()["mutants"][0]

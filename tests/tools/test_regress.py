@@ -28,9 +28,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from redmule_verif import cli
-
-from redmule_verif.tools.regress import regress
+from redmule_verif.cli.common import parse_knobs
+from redmule_verif.flow.results_io import load_results
 from redmule_verif.flow.signature import normalise, signature
+from redmule_verif.sim.dut import DutOptions
+from redmule_verif.tools.regress import report, suite as suites
+from redmule_verif.tools.regress.plan import plan
+from redmule_verif.tools.regress.report_html import render
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = pathlib.Path(sys.executable).parent / "redmule-verif"
@@ -101,18 +105,18 @@ def test_signature_of_non_failures(tmp_path):
 
 
 def _suite(data, **kw):
-    return regress.parse_suite(data, "t", **kw)
+    return suites.parse_suite(data, "t", **kw)
 
 
 def test_packaged_suites_are_valid_and_cover_every_family():
-    tests = regress.known_tests()
-    smoke = regress.load_suite("smoke")
-    nightly = regress.load_suite("nightly")
+    tests = suites.known_tests()
+    smoke = suites.load_suite("smoke")
+    nightly = suites.load_suite("nightly")
     families = set(tests)
     assert {e.test for e in smoke.entries} == families, "smoke must cover every sequence family"
     assert {e.test for e in nightly.entries} == families
     assert smoke.seed is not None, "smoke runs in CI: its base seed is fixed"
-    n_nightly = len(regress.plan(nightly, pathlib.Path("/nonexistent"), 20260101))
+    n_nightly = len(plan(nightly, pathlib.Path("/nonexistent"), 20260101))
     assert n_nightly >= 300
 
 
@@ -132,29 +136,29 @@ def test_packaged_suites_are_valid_and_cover_every_family():
     (["random_jobs"], "must be a mapping"),
 ])
 def test_suite_validation_errors(data, problem):
-    with pytest.raises(regress.SuiteError) as ei:
+    with pytest.raises(suites.SuiteError) as ei:
         _suite(data)
     assert problem in str(ei.value)
 
 
 def test_suite_validation_lists_every_problem():
-    with pytest.raises(regress.SuiteError) as ei:
+    with pytest.raises(suites.SuiteError) as ei:
         _suite([{"test": "nope"}, {"test": "random_jobs", "bogus": 1}, {"test": "zero_dim"}])
     text = str(ei.value)
     assert "2 problem(s)" in text and "entry 1" in text and "entry 2" in text
 
 
 def test_unknown_suite_name_lists_suites():
-    with pytest.raises(regress.SuiteError, match="smoke"):
-        regress.load_suite("no_such_suite")
+    with pytest.raises(suites.SuiteError, match="smoke"):
+        suites.load_suite("no_such_suite")
 
 
 def test_plan_seeds_are_deterministic_and_distinct(tmp_path):
     s = _suite({"timeout": 50, "tests": [{"test": "random_jobs", "seeds": 3}, {"test": "zero_dim", "seeds": [7, 9]},
                                          {"test": "random_jobs", "seeds": 2, "knobs": {"count": 2}, "timeout": 9}]})
-    a = regress.plan(s, tmp_path, 11)
-    b = regress.plan(s, tmp_path, 11)
-    c = regress.plan(s, tmp_path, 12)
+    a = plan(s, tmp_path, 11)
+    b = plan(s, tmp_path, 11)
+    c = plan(s, tmp_path, 12)
     assert [(r.test, r.seed) for r in a] == [(r.test, r.seed) for r in b]
     assert [r.seed for r in a] != [r.seed for r in c]
     assert [r.seed for r in a if r.test == "zero_dim"] == [7, 9]
@@ -162,8 +166,8 @@ def test_plan_seeds_are_deterministic_and_distinct(tmp_path):
     assert len(set(rj)) == 5, "repeated entries of a test draw different seeds"
     assert len({r.dir for r in a}) == len(a)
     assert [r.timeout for r in a] == [50, 50, 50, 50, 50, 9, 9]
-    assert all(r.timeout == 3 for r in regress.plan(s, tmp_path, 11, timeout=3))
-    assert len(regress.plan(s, tmp_path, 11, seeds=4)) == 12
+    assert all(r.timeout == 3 for r in plan(s, tmp_path, 11, timeout=3))
+    assert len(plan(s, tmp_path, 11, seeds=4)) == 12
 
 
 # --------------------------------------------------------------------------- results files
@@ -179,14 +183,14 @@ def test_summary_buckets_new_signatures_and_junit():
     runs = [_rec("a", 1, "pass"), _rec("a", 2, "fail", "Z MISMATCH X"), _rec("b", 3, "fail", "Z MISMATCH X"),
             _rec("b", 4, "fail", "HANG"), _rec("c", 5, "timeout", "TIMEOUT t"), _rec("c", 6, "interrupted", "I")]
     prev = [{"runs": [_rec("z", 1, "fail", "HANG")]}]
-    s = regress.summarise(runs, 7, 3600.0, prev)
+    s = report.summarise(runs, 7, 3600.0, prev)
     assert (s["pass"], s["fail"], s["timeout"], s["interrupted"], s["completed"]) == (1, 3, 1, 1, 5)
     assert s["pass_rate"] == 0.2 and s["jobs_per_hour"] == 18
     by_sig = {b["signature"]: b for b in s["buckets"]}
     assert set(by_sig) == {"Z MISMATCH X", "HANG", "TIMEOUT t"}
     assert by_sig["Z MISMATCH X"]["count"] == 2 and by_sig["Z MISMATCH X"]["tests"] == ["a", "b"]
     assert by_sig["Z MISMATCH X"]["new"] and not by_sig["HANG"]["new"]
-    xml = regress.junit_xml({"suite": "t", "started": "now", "runs": runs, "summary": s})
+    xml = report.junit_xml({"suite": "t", "started": "now", "runs": runs, "summary": s})
     root = ET.fromstring(xml)
     cases = root.findall(".//testcase")
     assert len(cases) == len(runs)
@@ -200,27 +204,25 @@ def test_earlier_results_go_to_history_and_feed_the_next_regression(tmp_path):
     first = {"suite": "smoke", "started": "2026-11-25T02:00:00+00:00", "runs": [_rec("a", 1, "fail", "HANG")],
              "summary": {"pass_rate": 0.0}}
     (tmp_path / "results.json").write_text(json.dumps(first))
-    dest = regress.archive_previous(tmp_path)
+    dest = report.archive_previous(tmp_path)
     assert dest.parent == tmp_path / "history" and json.loads(dest.read_text())["runs"] == first["runs"]
     other = dict(first, suite="nightly", started="2026-11-25T03:00:00+00:00")
     (tmp_path / "results.json").write_text(json.dumps(other))
-    regress.archive_previous(tmp_path)
-    assert regress.history_files(tmp_path, "smoke") == [dest]
+    report.archive_previous(tmp_path)
+    assert report.history_files(tmp_path, "smoke") == [dest]
     (tmp_path / "results.json").write_text("{truncated")
-    assert regress.archive_previous(tmp_path) is None
+    assert report.archive_previous(tmp_path) is None
     with pytest.raises(ValueError, match="not a readable results file"):
-        regress.load_results(tmp_path / "results.json")
+        load_results(tmp_path / "results.json")
 
 
 def test_report_html_is_self_contained(tmp_path):
-    from redmule_verif.flow.html import render
-
     runs = [_rec("a", 1, "pass"), _rec("a", 2, "fail", "Z MISMATCH <b>")]
     prev = [{"started": "2026-01-0%dT00:00:00" % i, "runs": [], "summary": {"pass_rate": 0.5 + i / 10,
                                                                            "coverage": {"testplan_percent": 40 + i}}}
             for i in range(1, 4)]
     res = {"suite": "t", "started": "2026-01-05T00:00:00", "runs": runs, "build": {}, "previous": ["p"],
-           "summary": regress.summarise(runs, 2, 10.0, prev)}
+           "summary": report.summarise(runs, 2, 10.0, prev)}
     page = render(res, prev)
     assert page.count("<svg") == 2 and "<polyline" in page
     assert "Z MISMATCH &lt;b&gt;" in page and "NEW" in page
@@ -231,19 +233,17 @@ def test_report_html_is_self_contained(tmp_path):
 # --------------------------------------------------------------------------- CLI (in process)
 
 
-def test_cli_hook_missing_says_not_available(monkeypatch, capsys):
-    monkeypatch.setitem(cli.HOOKS, "frobnicate", ("redmule_verif._no_such_module_", "a hook"))
-    assert cli.main(["frobnicate", "--anything"]) == 2
-    assert "not available yet" in capsys.readouterr().err
-
-
-def test_cli_hook_present_is_called(monkeypatch, tmp_path):
-    mod = type(sys)("redmule_verif._fake_hook_")
-    mod.add_arguments = lambda p: p.add_argument("--level", type=int, default=0)
-    mod.main = lambda args: 40 + args.level + (1 if args.top == "mytop" else 0)
-    monkeypatch.setitem(sys.modules, mod.__name__, mod)
-    monkeypatch.setitem(cli.HOOKS, "fakehook", (mod.__name__, "a hook"))
-    assert cli.main(["fakehook", "--level", "2", "--top", "mytop"]) == 43
+def test_cli_has_every_subcommand_at_module_level():
+    names = [m.NAME for m in cli.COMMANDS]
+    assert names == ["run", "regress", "repro", "list", "shrink", "coverage", "qualify"]
+    ap = cli.make_parser()
+    for m in cli.COMMANDS:
+        assert callable(m.add_arguments) and callable(m.main)
+        args = ap.parse_args([m.NAME, *(["x", "--seed", "1"] if m.NAME in ("run", "repro", "shrink") else []),
+                              *(["d"] if m.NAME == "coverage" else []), "--top", "mytop"])
+        assert args.func is m.main and args.top == "mytop"
+    # a command's own option wins over the DUT option of the same name
+    assert ap.parse_args(["qualify"]).cxx_opt == "O0" and ap.parse_args(["run", "x", "--seed", "1"]).cxx_opt is None
 
 
 def test_cli_usage_errors(capsys):
@@ -261,10 +261,10 @@ def test_dut_build_args_round_trip(tmp_path):
     ap = cli.make_parser()
     args = ap.parse_args(["regress", "--rtl", str(REPO / "rtl"), "-P", "L=8", "-P", "H=0x2", "--mem-kib", "64",
                           "--top", "redmule", "--cxx-opt", "O0"])
-    bargs = cli.dut_build_args(args)
+    bargs = DutOptions.from_args(args).cli_args()
     assert bargs == ["--rtl", str(REPO / "rtl"), "-P", "H=2", "-P", "L=8", "--mem-kib", "64", "--cxx-opt", "O0"]
     again = ap.parse_args(["repro", "x", "--seed", "3", *bargs])
-    assert cli.dut_config(again) == cli.dut_config(args)
+    assert DutOptions.from_args(again).sim_config() == DutOptions.from_args(args).sim_config()
 
 
 # --------------------------------------------------------------------------- end to end (simulator)
@@ -288,10 +288,10 @@ def _cli(args, cwd, timeout=1500, check_rc=None):
 def _check_repro_line(line: str, rec: dict, build_args=()):
     argv = shlex.split(line)
     assert argv[:3] == ["redmule-verif", "repro", rec["test"]], line
-    args = cli.make_parser(argv[1:]).parse_args(argv[1:])
+    args = cli.make_parser().parse_args(argv[1:])
     assert args.seed == rec["seed"]
-    assert cli.parse_knobs(args.knobs) == (rec.get("knobs") or {})
-    assert cli.dut_build_args(args) == list(build_args)
+    assert parse_knobs(args.knobs) == (rec.get("knobs") or {})
+    assert DutOptions.from_args(args).cli_args() == list(build_args)
 
 
 def _suite_file(tmp_path, data) -> pathlib.Path:
@@ -322,11 +322,11 @@ def test_ci_smoke_regression(tmp_path):
     wall = time.monotonic() - t0
     print(proc.stdout[-3000:])
     res = json.loads((out / "results.json").read_text())
-    suite = regress.load_suite("smoke", check_knobs=False)
+    suite = suites.load_suite("smoke", check_knobs=False)
     failed = [(r["test"], r["seed"], r["status"], r["signature"], r["repro"]) for r in res["runs"]
               if r["status"] != "pass"]
     assert proc.returncode == 0 and not failed, f"smoke failures: {failed}\n{proc.stdout[-4000:]}{proc.stderr}"
-    planned = regress.plan(suite, out, suite.seed)
+    planned = plan(suite, out, suite.seed)
     assert len(res["runs"]) == len(planned)
     assert {r["test"] for r in res["runs"]} == {e.test for e in suite.entries}
     assert [(r["test"], r["seed"]) for r in res["runs"]] == [(p.test, p.seed) for p in planned]

@@ -19,7 +19,9 @@ import shutil
 import numpy as np
 import pytest
 
-from redmule_verif.tools.shrink import shrink as shr
+from redmule_verif.tools.shrink.failure import failing_element, failing_job_index, failure_signature
+from redmule_verif.tools.shrink.shrinker import shrink
+from redmule_verif.tools.shrink.surgery import crop, lighter_grant, materialize, plain_values
 from redmule_verif.sequences.items.job import GemmJob, GrantProfile, dump_jobs, format_job, load_jobs
 
 B = 0x1000_0000
@@ -39,7 +41,7 @@ def _jobs():
 # --------------------------------------------------------------------------- pure helpers
 
 
-def test_local_signature_normalises_what_changes_between_seeds():
+def test_failure_signature_normalises_what_changes_between_seeds():
     a = {"status": "fail", "first_errors": [
         "[uvm.x.scoreboard1234] Z MISMATCH in job #3 id=3 core=2 GEMM FP16 M=12 N=5 K=7 X@0x10000000 "
         "W@0x10000100 Z@0x10000200 (seed 9): 5 of 84 elements differ\n  z[1][2]: ..."]}
@@ -47,24 +49,24 @@ def test_local_signature_normalises_what_changes_between_seeds():
         "[uvm.x.scoreboard99] Z MISMATCH in job #0 id=0 core=0 GEMM FP16 M=1 N=1 K=1 X@0x10000400 "
         "W@0x10000600 Z@0x10000800 (seed 1): 1 of 1 elements differ"]}
     c = json.loads(json.dumps(b).replace("GEMM FP16", "GEMM FP8"))
-    assert shr.local_signature(a) == shr.local_signature(b) != shr.local_signature(c)
-    assert shr.local_signature({"status": "pass"}) == ""
-    assert shr.failing_job_index(a) == 3 and shr.failing_element(a) == (1, 2)
-    assert shr.failing_job_index({"status": "fail", "first_errors": ["PROTOCOL RQ-3 violated in cycle 7"]}) is None
+    assert failure_signature(a) == failure_signature(b) != failure_signature(c)
+    assert failure_signature({"status": "pass"}) == ""
+    assert failing_job_index(a) == 3 and failing_element(a) == (1, 2)
+    assert failing_job_index({"status": "fail", "first_errors": ["PROTOCOL RQ-3 violated in cycle 7"]}) is None
 
 
 def test_materialize_and_crop_keep_the_values():
     j = _jobs()[1]
-    m = shr.materialize(j)
+    m = materialize(j)
     x, w, y = j.make_data()
     assert np.array_equal(m.x, x) and np.array_equal(m.w, w) and np.array_equal(m.y, y)
-    c = shr.crop(m, rows=[2], reds=[0, 3], cols=[5])
+    c = crop(m, rows=[2], reds=[0, 3], cols=[5])
     assert (c.m, c.n, c.k) == (1, 2, 1)
     assert c.x[0, 1] == x[2, 3] and c.w[1, 0] == w[3, 5] and c.y[0, 0] == y[2, 5]
-    p = shr.plain_values(c)
+    p = plain_values(c)
     assert all(v in (0x3C00,) or (v & 0x7C00) not in (0, 0x7C00) for v in np.concatenate([p.x.ravel(), p.w.ravel()]))
-    assert shr.lighter_grant(GrantProfile("random", p=0.5)).p == 0.75
-    assert shr.lighter_grant(GrantProfile("always")) is None
+    assert lighter_grant(GrantProfile("random", p=0.5)).p == 0.75
+    assert lighter_grant(GrantProfile("always")) is None
 
 
 # --------------------------------------------------------------------------- algorithm, simulated DUT
@@ -105,8 +107,8 @@ def _fake_runner(named=True, needs_previous=False):
 def test_shrink_algorithm_on_a_simulated_bug(tmp_path, named):
     src = dump_jobs(_jobs(), tmp_path / "orig.yaml")
     run, calls = _fake_runner(named=named)
-    res = shr.shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=40, out_dir=tmp_path / "w",
-                     output=tmp_path / "min.yaml", log=None, run_fn=run, signature_fn=shr.local_signature)
+    res = shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=40, out_dir=tmp_path / "w",
+                     output=tmp_path / "min.yaml", log=None, run_fn=run)
     assert res.reproduced and res.culprit_index == 1
     assert len(res.jobs) == 1 and res.shrunk
     j = res.jobs[0]
@@ -115,7 +117,7 @@ def test_shrink_algorithm_on_a_simulated_bug(tmp_path, named):
     assert res.runs <= 40 and res.runs == len(calls)
     # the written file replays the failure, and says how to run it
     again = run(None, "directed", 1, tmp_path / "again", knobs={"file": str(res.path)})
-    assert shr.local_signature(again) == res.signature
+    assert failure_signature(again) == res.signature
     assert "redmule-verif run directed --seed 1 --knobs" in res.repro and str(res.path) in res.repro
     assert res.yaml.startswith("# Directed test from")
     report = res.report()
@@ -125,8 +127,8 @@ def test_shrink_algorithm_on_a_simulated_bug(tmp_path, named):
 def test_shrink_keeps_the_prefix_when_the_failure_needs_it(tmp_path):
     src = dump_jobs(_jobs(), tmp_path / "orig.yaml")
     run, _ = _fake_runner(needs_previous=True)
-    res = shr.shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=30, out_dir=tmp_path / "w",
-                     output=tmp_path / "min.yaml", log=None, run_fn=run, signature_fn=shr.local_signature)
+    res = shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=30, out_dir=tmp_path / "w",
+                     output=tmp_path / "min.yaml", log=None, run_fn=run)
     assert res.reproduced and len(res.jobs) == 2
     assert [a.step for a in res.attempts][:2] == ["one-job", "prefix"]
     assert res.jobs[1].m * res.jobs[1].n * res.jobs[1].k < 9 * 7 * 11
@@ -135,11 +137,11 @@ def test_shrink_keeps_the_prefix_when_the_failure_needs_it(tmp_path):
 def test_budget_bounds_the_runs_and_a_passing_seed_is_reported(tmp_path):
     src = dump_jobs(_jobs(), tmp_path / "orig.yaml")
     run, calls = _fake_runner()
-    res = shr.shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=3, out_dir=tmp_path / "w",
-                     output=tmp_path / "min.yaml", log=None, run_fn=run, signature_fn=shr.local_signature)
+    res = shrink(FakeSim, "directed", 1, {"file": str(src)}, budget_runs=3, out_dir=tmp_path / "w",
+                     output=tmp_path / "min.yaml", log=None, run_fn=run)
     assert res.runs == 3 == len(calls) and res.path.exists()
     ok = dump_jobs([_jobs()[0]], tmp_path / "ok.yaml")
-    res = shr.shrink(FakeSim, "directed", 1, {"file": str(ok)}, out_dir=tmp_path / "w2", log=None, run_fn=run)
+    res = shrink(FakeSim, "directed", 1, {"file": str(ok)}, out_dir=tmp_path / "w2", log=None, run_fn=run)
     assert not res.reproduced and res.path is None and "does not fail" in res.report()
 
 
@@ -164,7 +166,7 @@ def test_shrink_injected_minmax_bug(tmp_path, build_root):
     rtl = _buggy_rtl(tmp_path / "rtl")
     sim = build(env_config([rtl], parameters={"L": 4, "H": 2, "P": 1}, mem_words=4096), build_root)
     src = dump_jobs(_jobs(), tmp_path / "orig.yaml")
-    res = shr.shrink(sim, "directed", 1, {"file": str(src)}, budget_runs=9, out_dir=tmp_path / "work",
+    res = shrink(sim, "directed", 1, {"file": str(src)}, budget_runs=9, out_dir=tmp_path / "work",
                      output=tmp_path / "shrunk.yaml", log=None, timeout=120)
     first = res.first_record
     assert res.reproduced, first
@@ -178,4 +180,4 @@ def test_shrink_injected_minmax_bug(tmp_path, build_root):
     # the directed test written replays the same failure
     again = run_test(sim, "directed", 1, tmp_path / "replay", knobs={"file": str(res.path)}, timeout=120)
     assert again["status"] == "fail"
-    assert shr.failure_signature(again) == res.signature
+    assert failure_signature(again) == res.signature

@@ -12,18 +12,16 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import shlex
-import sys
 
-from redmule_verif.sim.build import SimConfig, build, run_cocotb
-
+from redmule_verif.model.encoding import MEM_BASE, MEM_WORDS
+from redmule_verif.sim.build import SimConfig, run_cocotb
 from redmule_verif.sim.paths import DEFAULT_RTL, HARNESS
 
 TEST_MODULE = "redmule_verif.env.testcases"
 DUT_PARAMS = ("L", "H", "P", "N_CORES", "ID_WIDTH")
 
 
-def env_config(rtl=None, top="redmule", parameters=None, mem_words=32768, mem_base=0x1000_0000,
+def env_config(rtl=None, top="redmule", parameters=None, mem_words=MEM_WORDS, mem_base=MEM_BASE,
                waves=False, coverage=False, dut_params=True, defines=None) -> SimConfig:
     """The harness around ``rtl`` (a .f list, files or a directory; default: the project's RTL)."""
     rtl = rtl or [DEFAULT_RTL]
@@ -86,11 +84,3 @@ def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, time
         "summary": summary,
     }
     return record
-
-
-def repro_command(test: str, seed: int, build_args: list[str] | None = None, knobs: dict | None = None) -> str:
-    cmd = ["redmule-verif", "repro", test, "--seed", str(seed)]
-    if knobs:
-        cmd += ["--knobs", json.dumps(knobs, sort_keys=True)]
-    cmd += list(build_args or [])
-    return " ".join(shlex.quote(c) for c in cmd)

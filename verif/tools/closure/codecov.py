@@ -36,6 +36,7 @@ files with line and toggle percentages, and one annotated page per file.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import html
 import os
 import pathlib
@@ -170,8 +171,6 @@ def _pct(a: int, b: int) -> float:
 
 def per_file(points: dict[str, int], exclude: Iterable[str] = ()) -> dict[str, FileCoverage]:
     """Line and toggle coverage per source file (instances summed). ``exclude``: file-name globs."""
-    import fnmatch
-
     excl = list(exclude)
     files: dict[str, FileCoverage] = {}
     for key, count in points.items():

@@ -1,0 +1,101 @@
+"""``redmule-verif regress``: a suite, every test x seed in parallel (or, with ``--until-closure``, the
+closure loop)."""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from redmule_verif.cli.common import PROG
+from redmule_verif.flow.results_io import load_results
+from redmule_verif.sim.build import BuildError
+from redmule_verif.sim.dut import DutOptions, UsageError
+from redmule_verif.tools.closure.loop import LOOP_DEFAULTS, loop_command
+from redmule_verif.tools.regress.plan import default_base_seed, plan
+from redmule_verif.tools.regress.report import archive_previous, history_files, write_build_failure
+from redmule_verif.tools.regress.run import Regression
+from redmule_verif.tools.regress.suite import SuiteError, load_suite
+
+NAME = "regress"
+HELP = "run a suite: every test x seed, in parallel"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--suite", default="nightly", help="suite name (sequences/suites/NAME.yaml) or a YAML file")
+    p.add_argument("--seeds", type=int, default=None, metavar="N", help="N seeds for every entry (overrides the suite)")
+    p.add_argument("--seed", type=int, default=None, metavar="BASE",
+                   help="base seed the run seeds derive from (default: the suite's, else today's date YYYYMMDD)")
+    p.add_argument("-j", "--jobs", type=int, default=2, metavar="J", help="parallel runs (default 2)")
+    p.add_argument("--out", default="out/regress", metavar="DIR", help="output directory (default out/regress)")
+    p.add_argument("--timeout", type=float, default=None, metavar="S",
+                   help="wall-clock limit per run (s), overriding the suite's limits")
+    p.add_argument("--previous", nargs="+", action="extend", default=None, metavar="RESULTS.json",
+                   help="earlier results: new failure buckets and trend plots (default: OUT/history)")
+    p.add_argument("--rerun-failures", type=int, default=3, metavar="N",
+                   help="rerun the first failure of the first N buckets with waves (default 3; 0: never)")
+    p.add_argument("--until-closure", action="store_true",
+                   help="instead of the suite: keep adding runs aimed at open testplan bins until the testplan "
+                   "is closed or --budget is spent, and compare with unbiased runs on the same budget")
+    p.add_argument("--budget", type=float, default=10.0, metavar="MINUTES",
+                   help="wall-clock budget of --until-closure (default 10)")
+
+
+def _until_closure(args) -> int:
+    """``regress --until-closure``: the closure loop into OUT."""
+    loop_args = argparse.Namespace(**vars(args))
+    loop_args.dir = str(pathlib.Path(args.out).resolve())
+    for key, value in LOOP_DEFAULTS.items():
+        setattr(loop_args, key, value)
+    loop_args.run_timeout = args.timeout or 600
+    loop_args.seed = args.seed if args.seed is not None else 1
+    return loop_command(loop_args)
+
+
+def _previous(args, out: pathlib.Path, suite_name: str) -> list[dict]:
+    previous = []
+    for p in args.previous or []:
+        try:
+            previous.append(load_results(p))
+        except ValueError as exc:
+            print(f"{PROG} regress: warning: --previous {exc}", file=sys.stderr)
+    if not args.previous:
+        for f in history_files(out, suite_name):
+            try:
+                previous.append(load_results(f))
+            except ValueError:
+                pass
+    return previous
+
+
+def main(args) -> int:
+    if args.until_closure:
+        return _until_closure(args)
+    if args.jobs < 1:
+        raise UsageError("-j must be at least 1")
+    if args.seeds is not None and args.seeds < 1:
+        raise UsageError("--seeds must be at least 1")
+    dut = DutOptions.from_args(args)
+    try:
+        suite = load_suite(args.suite, eng=dut.engine(), mem=dut.memory())
+    except SuiteError as exc:
+        print(f"{PROG} regress: {exc}", file=sys.stderr)
+        return 2
+    out = pathlib.Path(args.out).resolve()  # run directories must be absolute (the simulator runs inside them)
+    out.mkdir(parents=True, exist_ok=True)
+    archived = archive_previous(out)
+    previous = _previous(args, out, suite.name)
+    base = args.seed if args.seed is not None else (suite.seed if suite.seed is not None else default_base_seed())
+    runs = plan(suite, out, base, seeds=args.seeds, timeout=args.timeout)
+    print(f"suite {suite.name}: {len(runs)} runs ({len(suite.entries)} entries), base seed {base}, -j {args.jobs}, "
+          f"out {out}" + (f" (earlier results kept in {archived})" if archived else ""), flush=True)
+    try:
+        sim = dut.build(quiet=False)
+    except BuildError as exc:
+        write_build_failure(out, suite, base, str(exc), dut.cli_args())
+        print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}): {exc}", file=sys.stderr)
+        return 2
+    reg = Regression(suite, runs, sim, out, dut.build_info(sim), dut.cli_args(), jobs=args.jobs,
+                     previous=previous, rerun_failures=args.rerun_failures,
+                     waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base)
+    return reg.run()
