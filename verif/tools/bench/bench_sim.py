@@ -49,24 +49,25 @@ import json
 import os
 import pathlib
 import pstats
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 from redmule_verif.sim.build import SimConfig, build
-from redmule_verif.sim.runner import DEFAULT_RTL, env_config, run_test
+from redmule_verif.sim.runner import env_config, run_test
+from redmule_verif.model.encoding import MEM_BASE, MEM_WORDS
 from redmule_verif.sequences.items.job import GemmJob, GrantProfile, MemoryConfig
 
 from redmule_verif.sim import paths
+from redmule_verif.sim.paths import DEFAULT_RTL, HARNESS
+from redmule_verif.tools.bench.bench_sim_report import build_line, print_report
 
 HARNESS_CPP = paths.BENCH_HARNESS_CPP
 TB_MODULE = "redmule_verif.tools.bench.bench_sim_tb"
 TB_TEST = "bench_job"
 DEFAULT_PARAMS = {"L": 12, "H": 4, "P": 3, "N_CORES": 8, "ID_WIDTH": 8}
-MEM_WORDS = 32768
-MEM = MemoryConfig(base=0x1000_0000, size=4 * MEM_WORDS)
+MEM = MemoryConfig(base=MEM_BASE, size=4 * MEM_WORDS)
 
 PROFILES = {
     "always": dict(kind="always"),
@@ -95,8 +96,6 @@ def sv_harness_config(rtl=None, parameters=None, mem=MEM, vpi: bool = False) -> 
 
     ``vpi=True`` compiles it with the env's simulator options (--vpi --public-depth 1) as well.
     """
-    from redmule_verif.sim.runner import HARNESS
-
     params = dict(DEFAULT_PARAMS)
     params.update(parameters or {})
     params.update(MEM_WORDS=mem.size // 4, MEM_BASE=mem.base)
@@ -208,26 +207,116 @@ def _short(fname: str) -> str:
     return fname if fname.startswith("~") else os.path.basename(fname)
 
 
-# --------------------------------------------------------------------------- the benchmark
-
-
-def _fmt_rate(x) -> str:
-    if x is None:
-        return "-"
-    if x >= 1e6:
-        return f"{x / 1e6:.2f}M"
-    if x >= 1e3:
-        return f"{x / 1e3:.1f}k"
-    return f"{x:.0f}"
-
-
 def _best(runs, key):
     ok = [r for r in runs if r.get(key)]
     return max(ok, key=lambda r: r[key]) if ok else (runs[0] if runs else {})
 
 
+def measure_profile(prof: str, args, bare_sim, env_sim, out: pathlib.Path) -> dict:
+    """The bare and env runs of one grant profile, interleaved, ``args.repeat`` times; the best of each."""
+    m, n, k = args.m, args.n, args.k
+    macs = m * n * k
+    job = bench_job(m, n, k, prof, args.seed, op=args.op, fmt=args.fmt)
+    data = write_job_files(job, out / prof / "data")
+    bare_runs, env_runs = [], []
+    for r in range(args.repeat):
+        b = run_bare(bare_sim, job, data)
+        bare_runs.append(b)
+        e = run_env(env_sim, job, args.seed, out / prof / f"env{r}")
+        env_runs.append(e)
+        be = e["bench"]
+        print(f"  [{prof} #{r}] bare {b.get('status')} {b.get('cycles')} cycles in {b.get('wall_s', 0):.3f} s "
+              f"(cpu {b.get('cpu_s', 0):.3f} s, Z {b.get('z_check')}); env {e['status']} "
+              f"{be.get('window_cycles')} cycles in {be.get('window_s', 0):.3f} s "
+              f"(cpu {be.get('window_cpu_s', 0):.3f} s), job {be.get('job_s', 0):.3f} s, "
+              f"process {e['process_s']:.1f} s", flush=True)
+    for e in env_runs:
+        be = e["bench"]
+        e["cps"] = be["window_cycles"] / be["window_s"] if be.get("window_s") else None
+        e["cps_cpu"] = be["window_cycles"] / be["window_cpu_s"] if be.get("window_cpu_s") else None
+    bb = _best(bare_runs, "cycles_per_s")
+    bc = _best(bare_runs, "cycles_per_cpu_s")
+    eb = _best(env_runs, "cps")
+    ec = _best(env_runs, "cps_cpu")
+    ej = min((e for e in env_runs if e["bench"].get("job_s")), key=lambda e: e["bench"]["job_s"], default=eb)
+    be = eb.get("bench", {})
+    res = {
+        "profile": prof, "grant": job.grant.to_dict(),
+        "env_status": eb.get("status"), "bare_status": bb.get("status"), "z_check": bb.get("z_check"),
+        "cycles": be.get("window_cycles"), "bare_cycles": bb.get("cycles"),
+        "bare_cps": bb.get("cycles_per_s"), "env_cps": eb.get("cps"),
+        "bare_cps_cpu": bc.get("cycles_per_cpu_s"), "env_cps_cpu": ec.get("cps_cpu"),
+        "env_job_s": ej["bench"].get("job_s"),
+        "py_window_s": be.get("py_window_s"), "window_s": be.get("window_s"),
+        "reacts_window": be.get("reacts_window"),
+        "py_run_share": (eb["bench"]["py_total_s"] / eb["bench"]["run_s"]) if be.get("run_s") else None,
+        "parts": ej["bench"].get("parts", {}),
+        "window_s_of_job": ej["bench"].get("window_s"),
+        "bare_runs": bare_runs, "env_runs": [{kk: v for kk, v in e.items() if kk != "summary"} for e in env_runs],
+    }
+    res["ratio"] = res["env_cps"] / res["bare_cps"] if res["env_cps"] and res["bare_cps"] else None
+    res["ratio_cpu"] = (res["env_cps_cpu"] / res["bare_cps_cpu"]
+                        if res["env_cps_cpu"] and res["bare_cps_cpu"] else None)
+    res["macs_per_s"] = macs / res["env_job_s"] if res["env_job_s"] else None
+    return res
+
+
+def profiler_run(prof: str, args, env_sim, out: pathlib.Path) -> dict:
+    """One more env run under cProfile (cocotb's COCOTB_ENABLE_PROFILING): where the Python time goes."""
+    job = bench_job(args.m, args.n, args.k, prof, args.seed, op=args.op, fmt=args.fmt)
+    e = run_env(env_sim, job, args.seed, out / prof / "profiled", profiler=True)
+    if e.get("pstat"):
+        s = profile_summary(e["pstat"])
+        be = e["bench"]
+        prof_res = {"profile": prof, "status": e["status"], "python_s": s["total_tt"], "run_s": be.get("run_s"),
+                    "share": s["total_tt"] / be["run_s"] if be.get("run_s") else None,
+                    "window_s": be.get("window_s"), "job_s": be.get("job_s"), "top": s["top"],
+                    "by_file": s["by_file"], "pstat": e["pstat"]}
+    else:
+        prof_res = {"profile": prof, "status": e["status"], "error": "no cocotb.pstat written: " + e["message"]}
+    return prof_res
+
+
+def decompose(prof: str, args, bare_sim, env_sim, cache, out: pathlib.Path, r0: dict) -> dict:
+    """The env/bare gap split into the SV harness's per-cycle work and cocotb's loop, and the backdoor's cost."""
+    job = bench_job(args.m, args.n, args.k, prof, args.seed, op=args.op, fmt=args.fmt)
+    data = out / prof / "data"
+    t0 = time.perf_counter()
+    sv_sim = build(sv_harness_config(), cache)
+    t_sv = time.perf_counter() - t0
+    print(build_line("C++ loop around the SV harness", sv_sim, t_sv))
+    t0 = time.perf_counter()
+    vpi_sim = build(sv_harness_config(vpi=True), cache)
+    print(build_line("  the same, --vpi --public-depth 1", vpi_sim, time.perf_counter() - t0))
+    rows = {"bare": [], "sv_trace": [], "sv_notrace": [], "sv_vpi": [], "env_raw": []}
+    for r in range(args.repeat):
+        rows["bare"].append(run_bare(bare_sim, job, data))
+        tdir = out / prof / "sv_harness"
+        tdir.mkdir(parents=True, exist_ok=True)
+        rows["sv_trace"].append(run_bare(sv_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
+        rows["sv_notrace"].append(run_bare(sv_sim, job, data, cwd=tdir))
+        rows["sv_vpi"].append(run_bare(vpi_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
+        rows["env_raw"].append(run_env(env_sim, job, args.seed, out / prof / f"env_raw{r}",
+                                       knobs={"backdoor": "raw"}))
+    best = {kk: _best(v, "cycles_per_cpu_s") for kk, v in rows.items() if kk != "env_raw"}
+    best_wall = {kk: _best(v, "cycles_per_s") for kk, v in rows.items() if kk != "env_raw"}
+    raw = min((e for e in rows["env_raw"] if e["bench"].get("job_s")), key=lambda e: e["bench"]["job_s"],
+              default={"bench": {}, "status": "error"})
+    decomp = {"profile": prof, "sv_build_s": sv_sim.build_seconds, "sv_cached": sv_sim.cached,
+              "cps_cpu": {kk: v.get("cycles_per_cpu_s") for kk, v in best.items()},
+              "cps": {kk: v.get("cycles_per_s") for kk, v in best_wall.items()},
+              "env_cps_cpu": r0["env_cps_cpu"], "env_cps": r0["env_cps"],
+              "env_job_s": r0["env_job_s"], "env_parts": r0["parts"],
+              "raw_status": raw.get("status"), "raw_job_s": raw["bench"].get("job_s"),
+              "raw_parts": raw["bench"].get("parts", {}), "rows": rows,
+              "z_checks": {kk: v.get("z_check") for kk, v in best.items()}}
+
+    return decomp
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m redmule_verif.tools.bench.bench_sim", description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog="python -m redmule_verif.tools.bench.bench_sim",
+                                 description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--m", type=int, default=128)
     ap.add_argument("--n", type=int, default=128)
@@ -251,11 +340,8 @@ def main(argv=None) -> int:
             ap.error(f"unknown profile {p!r}; use {', '.join(PROFILES)}")
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    m, n, k = args.m, args.n, args.k
-    macs = m * n * k
-
-    print(f"bench-sim: {m}x{n}x{k} {args.fmt} {args.op}, profiles {', '.join(profiles)}, seed {args.seed}, "
-          f"best of {args.repeat}; RTL {DEFAULT_RTL} "
+    print(f"bench-sim: {args.m}x{args.n}x{args.k} {args.fmt} {args.op}, profiles {', '.join(profiles)}, "
+          f"seed {args.seed}, best of {args.repeat}; RTL {DEFAULT_RTL} "
           f"(L={DEFAULT_PARAMS['L']} H={DEFAULT_PARAMS['H']} P={DEFAULT_PARAMS['P']})")
     try:
         load = os.getloadavg()[0]
@@ -272,191 +358,14 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     env_sim = build(env_config(mem_words=MEM_WORDS), cache)
     t_env = time.perf_counter() - t0
-
-    def build_line(name, sim, took):
-        how = (f"cache hit ({took:.1f} s now; {sim.build_seconds:.0f} s when it was built)" if sim.cached
-               else f"built now in {sim.build_seconds:.0f} s")
-        return f"  {name:<34} {how}"
-
     print("builds (Verilator -O2, lean):")
     print(build_line("bare C++ harness (harness_cpp)", bare_sim, t_bare))
     print(build_line("env, cocotb --public-depth 1", env_sim, t_env))
-
-    # ---- runs, interleaved per profile
-    results = {}
-    for prof in profiles:
-        job = bench_job(m, n, k, prof, args.seed, op=args.op, fmt=args.fmt)
-        data = write_job_files(job, out / prof / "data")
-        bare_runs, env_runs = [], []
-        for r in range(args.repeat):
-            b = run_bare(bare_sim, job, data)
-            bare_runs.append(b)
-            e = run_env(env_sim, job, args.seed, out / prof / f"env{r}")
-            env_runs.append(e)
-            be = e["bench"]
-            print(f"  [{prof} #{r}] bare {b.get('status')} {b.get('cycles')} cycles in {b.get('wall_s', 0):.3f} s "
-                  f"(cpu {b.get('cpu_s', 0):.3f} s, Z {b.get('z_check')}); env {e['status']} "
-                  f"{be.get('window_cycles')} cycles in {be.get('window_s', 0):.3f} s "
-                  f"(cpu {be.get('window_cpu_s', 0):.3f} s), job {be.get('job_s', 0):.3f} s, "
-                  f"process {e['process_s']:.1f} s", flush=True)
-        for e in env_runs:
-            be = e["bench"]
-            e["cps"] = be["window_cycles"] / be["window_s"] if be.get("window_s") else None
-            e["cps_cpu"] = be["window_cycles"] / be["window_cpu_s"] if be.get("window_cpu_s") else None
-        bb = _best(bare_runs, "cycles_per_s")
-        bc = _best(bare_runs, "cycles_per_cpu_s")
-        eb = _best(env_runs, "cps")
-        ec = _best(env_runs, "cps_cpu")
-        ej = min((e for e in env_runs if e["bench"].get("job_s")), key=lambda e: e["bench"]["job_s"], default=eb)
-        be = eb.get("bench", {})
-        res = {
-            "profile": prof, "grant": job.grant.to_dict(),
-            "env_status": eb.get("status"), "bare_status": bb.get("status"), "z_check": bb.get("z_check"),
-            "cycles": be.get("window_cycles"), "bare_cycles": bb.get("cycles"),
-            "bare_cps": bb.get("cycles_per_s"), "env_cps": eb.get("cps"),
-            "bare_cps_cpu": bc.get("cycles_per_cpu_s"), "env_cps_cpu": ec.get("cps_cpu"),
-            "env_job_s": ej["bench"].get("job_s"),
-            "py_window_s": be.get("py_window_s"), "window_s": be.get("window_s"),
-            "reacts_window": be.get("reacts_window"),
-            "py_run_share": (eb["bench"]["py_total_s"] / eb["bench"]["run_s"]) if be.get("run_s") else None,
-            "parts": ej["bench"].get("parts", {}),
-            "window_s_of_job": ej["bench"].get("window_s"),
-            "bare_runs": bare_runs, "env_runs": [{kk: v for kk, v in e.items() if kk != "summary"} for e in env_runs],
-        }
-        res["ratio"] = res["env_cps"] / res["bare_cps"] if res["env_cps"] and res["bare_cps"] else None
-        res["ratio_cpu"] = (res["env_cps_cpu"] / res["bare_cps_cpu"]
-                            if res["env_cps_cpu"] and res["bare_cps_cpu"] else None)
-        res["macs_per_s"] = macs / res["env_job_s"] if res["env_job_s"] else None
-        results[prof] = res
-
-    # ---- one more env run under the profiler
-    prof_res = None
-    if not args.no_profiler and profiles:
-        prof = profiles[0]
-        job = bench_job(m, n, k, prof, args.seed, op=args.op, fmt=args.fmt)
-        e = run_env(env_sim, job, args.seed, out / prof / "profiled", profiler=True)
-        if e.get("pstat"):
-            s = profile_summary(e["pstat"])
-            be = e["bench"]
-            prof_res = {"profile": prof, "status": e["status"], "python_s": s["total_tt"], "run_s": be.get("run_s"),
-                        "share": s["total_tt"] / be["run_s"] if be.get("run_s") else None,
-                        "window_s": be.get("window_s"), "job_s": be.get("job_s"), "top": s["top"],
-                        "by_file": s["by_file"], "pstat": e["pstat"]}
-        else:
-            prof_res = {"profile": prof, "status": e["status"], "error": "no cocotb.pstat written: " + e["message"]}
-
-    # ---- decomposition of the first profile
-    decomp = None
-    if not args.no_decompose and profiles:
-        prof = profiles[0]
-        job = bench_job(m, n, k, prof, args.seed, op=args.op, fmt=args.fmt)
-        data = out / prof / "data"
-        t0 = time.perf_counter()
-        sv_sim = build(sv_harness_config(), cache)
-        t_sv = time.perf_counter() - t0
-        print(build_line("C++ loop around the SV harness", sv_sim, t_sv))
-        t0 = time.perf_counter()
-        vpi_sim = build(sv_harness_config(vpi=True), cache)
-        print(build_line("  the same, --vpi --public-depth 1", vpi_sim, time.perf_counter() - t0))
-        rows = {"bare": [], "sv_trace": [], "sv_notrace": [], "sv_vpi": [], "env_raw": []}
-        for r in range(args.repeat):
-            rows["bare"].append(run_bare(bare_sim, job, data))
-            tdir = out / prof / "sv_harness"
-            tdir.mkdir(parents=True, exist_ok=True)
-            rows["sv_trace"].append(run_bare(sv_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
-            rows["sv_notrace"].append(run_bare(sv_sim, job, data, cwd=tdir))
-            rows["sv_vpi"].append(run_bare(vpi_sim, job, data, plusargs=["+tcdm_log=tcdm_trace.log"], cwd=tdir))
-            rows["env_raw"].append(run_env(env_sim, job, args.seed, out / prof / f"env_raw{r}",
-                                           knobs={"backdoor": "raw"}))
-        best = {kk: _best(v, "cycles_per_cpu_s") for kk, v in rows.items() if kk != "env_raw"}
-        best_wall = {kk: _best(v, "cycles_per_s") for kk, v in rows.items() if kk != "env_raw"}
-        raw = min((e for e in rows["env_raw"] if e["bench"].get("job_s")), key=lambda e: e["bench"]["job_s"],
-                  default={"bench": {}, "status": "error"})
-        r0 = results[prof]
-        decomp = {"profile": prof, "sv_build_s": sv_sim.build_seconds, "sv_cached": sv_sim.cached,
-                  "cps_cpu": {kk: v.get("cycles_per_cpu_s") for kk, v in best.items()},
-                  "cps": {kk: v.get("cycles_per_s") for kk, v in best_wall.items()},
-                  "env_cps_cpu": r0["env_cps_cpu"], "env_cps": r0["env_cps"],
-                  "env_job_s": r0["env_job_s"], "env_parts": r0["parts"],
-                  "raw_status": raw.get("status"), "raw_job_s": raw["bench"].get("job_s"),
-                  "raw_parts": raw["bench"].get("parts", {}), "rows": rows}
-
-    # ---- report
-    print()
-    print("cycles: TRIGGER response to done event. cycles/s: over the wall time of that window (env: the window ends")
-    print("when Python wakes up for the event). ratio = env / bare (goal >= 0.3). cpu ratio: the same on process CPU")
-    print("time. MACs chk/s: M*N*K / env wall time of the whole job (data + reference + backdoor + simulation +")
-    print("Z check). py win: Python time inside the window / window wall (callbacks). py run: Python time /")
-    print("the test's run (build phase to report), both without a profiler.")
-    hdr = (f"{'profile':<8} {'cycles':>7} {'bare cyc':>8} {'bare cyc/s':>10} {'env cyc/s':>10} {'ratio':>6} "
-           f"{'cpu ratio':>9} {'job s':>6} {'MACs chk/s':>10} {'py win':>7} {'py run':>7} {'bare Z':>6} {'env':>5}")
-    print(hdr)
-    print("-" * len(hdr))
-    for prof, r in results.items():
-        def pct(x):
-            return f"{100 * x:.1f}%" if x is not None else "-"
-
-        pywin = r["py_window_s"] / r["window_s"] if r["py_window_s"] is not None and r["window_s"] else None
-        print(f"{prof:<8} {r['cycles'] or '-':>7} {r['bare_cycles'] or '-':>8} {_fmt_rate(r['bare_cps']):>10} "
-              f"{_fmt_rate(r['env_cps']):>10} {r['ratio'] or 0:>6.2f} {r['ratio_cpu'] or 0:>9.2f} "
-              f"{r['env_job_s'] or 0:>6.2f} {_fmt_rate(r['macs_per_s']):>10} {pct(pywin):>7} "
-              f"{pct(r['py_run_share']):>7} {r['z_check'] or '-':>6} {r['env_status'] or '-':>5}")
-    print()
-    for prof, r in results.items():
-        parts = r["parts"]
-        print(f"{prof}: env {_fmt_rate(r['env_cps'])} cycles/s vs bare {_fmt_rate(r['bare_cps'])} cycles/s, "
-              f"ratio {r['ratio'] or 0:.2f} (cpu {r['ratio_cpu'] or 0:.2f}); {r['cycles']} cycles "
-              f"(bare {r['bare_cycles']}); {r['reacts_window']} Python wake-ups in the window; "
-              f"{_fmt_rate(r['macs_per_s'])} MACs checked/s: job {r['env_job_s'] or 0:.2f} s = simulation "
-              f"{r['window_s_of_job'] or 0:.2f} s + prepare {parts.get('prepare_s', 0):.2f} s (data, reference, "
-              f"backdoor writes) + trace poll {parts.get('poll_s', 0):.2f} s + Z check {parts.get('check_s', 0):.2f} s"
-              f" + other")
-    if prof_res:
-        print()
-        if prof_res.get("error"):
-            print(f"profiler run ({prof_res['profile']}): {prof_res['error']}")
-        else:
-            print(f"profiler (cProfile via COCOTB_ENABLE_PROFILING, {prof_res['profile']}): Python "
-                  f"{prof_res['python_s']:.2f} s of a {prof_res['run_s']:.2f} s run = "
-                  f"{100 * (prof_res['share'] or 0):.0f}% Python share (the profiler inflates Python time); "
-                  f"profiled window {prof_res['window_s'] or 0:.2f} s, job {prof_res['job_s'] or 0:.2f} s")
-            print("  Python own time by file:")
-            for f, tt in prof_res["by_file"][:8]:
-                print(f"    {tt:7.3f} s  {f}")
-            print("  functions with the most own time:")
-            for tt, ct, nc, where in prof_res["top"][:10]:
-                print(f"    {tt:7.3f} s own {ct:7.3f} s cum {nc:>8} calls  {where}")
-            print(f"  stats: {prof_res['pstat']} (python -m pstats)")
-    if decomp:
-        d = decomp
-        print()
-        print(f"where the env's window time goes ({d['profile']}; cycles per CPU second, best of {args.repeat}; "
-              f"wall in brackets):")
-
-        def step(label, cpu, wall, ref_cpu):
-            extra = f"  {cpu / ref_cpu:.2f} of bare" if cpu and ref_cpu else ""
-            print(f"  {label:<58} {_fmt_rate(cpu):>8} ({_fmt_rate(wall)}){extra}")
-
-        b = d["cps_cpu"].get("bare")
-        step("bare C++ harness (memory and grants in C++)", b, d["cps"].get("bare"), b)
-        step("C++ loop + env SV harness, no trace file", d["cps_cpu"].get("sv_notrace"), d["cps"].get("sv_notrace"), b)
-        step("C++ loop + env SV harness + trace file (as the env runs it)", d["cps_cpu"].get("sv_trace"),
-             d["cps"].get("sv_trace"), b)
-        step("  the same built as the env (--vpi --public-depth 1)", d["cps_cpu"].get("sv_vpi"), d["cps"].get("sv_vpi"),
-             b)
-        step("env: + cocotb's simulation loop (VPI callbacks, GPI clock)", d["env_cps_cpu"], d["env_cps"], b)
-        zs = {kk: v.get("z_check") for kk, v in best.items()}
-        print(f"  (Z check of the C++ runs: {', '.join(f'{kk} {v}' for kk, v in zs.items())})")
-        rp = d["raw_parts"]
-        print(f"  backdoor: the job takes {d['env_job_s'] or 0:.2f} s with the env's TcdmMemory "
-              f"(prepare {d['env_parts'].get('prepare_s', 0):.2f} s, Z check {d['env_parts'].get('check_s', 0):.2f} s)"
-              f", {d['raw_job_s'] or 0:.2f} s with direct GPI word handles (prepare {rp.get('prepare_s', 0):.2f} s, "
-              f"Z check {rp.get('check_s', 0):.2f} s; run {d['raw_status']})")
-    ratios = [r["ratio"] for r in results.values() if r["ratio"]]
-    if ratios:
-        print()
-        print(f"env/bare ratio: min {min(ratios):.2f}, median {statistics.median(ratios):.2f} "
-              f"(goal >= 0.3, aiming for 0.5)")
+    results = {prof: measure_profile(prof, args, bare_sim, env_sim, out) for prof in profiles}
+    prof_res = profiler_run(profiles[0], args, env_sim, out) if not args.no_profiler and profiles else None
+    decomp = (decompose(profiles[0], args, bare_sim, env_sim, cache, out, results[profiles[0]])
+              if not args.no_decompose and profiles else None)
+    print_report(results, prof_res, decomp, args.repeat)
     if args.json:
         builds = {"bare_s": bare_sim.build_seconds, "bare_cached": bare_sim.cached,
                   "env_s": env_sim.build_seconds, "env_cached": env_sim.cached}

@@ -21,13 +21,17 @@ changes (``tests/test_qualify.py`` checks every entry against ``rtl/``).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import pathlib
 import re
 import shutil
 import tempfile
 
+import yaml
+
 from redmule_verif.sim.paths import CATALOGUE, RTL_DIR
+
 FILELIST = "redmule.f"
 CLASSES = ("arithmetic", "datapath", "memory", "control")
 ENTRY_KEYS = {"id", "class", "description", "file", "find", "replace", "equivalent"}
@@ -146,8 +150,6 @@ def parse_catalogue(data, where: str = "<catalogue>") -> Catalogue:
 
 def load_catalogue(path=None) -> Catalogue:
     """Read and validate the catalogue (default ``tests/mutants/catalogue.yaml``)."""
-    import yaml
-
     p = pathlib.Path(path) if path else CATALOGUE
     if not p.exists():
         raise CatalogueError(f"mutant catalogue {p} does not exist")
@@ -210,8 +212,6 @@ def apply_mutant(m: Mutant, rtl_dir=RTL_DIR, dest=None, filelist: str = FILELIST
 
 def main(argv=None) -> int:
     """``python -m redmule_verif.tools.qualify.mutants [--check] [--apply ID --dest DIR]``: check or apply the catalogue."""
-    import argparse
-
     ap = argparse.ArgumentParser(prog="python -m redmule_verif.tools.qualify.mutants", description=main.__doc__)
     ap.add_argument("--catalogue", default=None)
     ap.add_argument("--rtl-dir", default=str(RTL_DIR))
