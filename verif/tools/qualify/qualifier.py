@@ -35,13 +35,13 @@ from redmule_verif.sim.runner import run_test
 from redmule_verif.tools.qualify import mutants as mu
 from redmule_verif.tools.qualify.plan import Run, order_runs
 from redmule_verif.tools.qualify.report import render
+from redmule_verif.tools.qualify.resume import resume
 from redmule_verif.tools.qualify.summary import progress_line, summarise
 from redmule_verif.tools.qualify.workspace import Workspace, rtl_version
 from redmule_verif.tools.shrink.shrinker import shrink
 
 SCHEMA = "redmule-verif/qualify-results/1"
 DEFAULT_SHRINK_RUNS = 8
-DECIDED = ("killed", "build-error", "not-applicable")
 
 
 @dataclasses.dataclass
@@ -89,34 +89,10 @@ class Qualifier:
         self.carried: list = []
         self.history: list = []  # earlier runs whose results this one resumed
         if previous:
-            self._resume(previous)
+            resume(self, previous)
         self.rtl_version = rtl_version(ws.rtl_dir)
 
     # -- state ---------------------------------------------------------------------
-    def _resume(self, previous: dict) -> None:
-        """Keep the decided results of an earlier run into the same OUT (same mutant text): killed,
-        build-error and not-applicable mutants are not run again; survivors, incomplete and not-run are."""
-        old = {r["id"]: r for r in previous.get("mutants", [])}
-        self.history = list(previous.get("history") or []) + [
-            {k: previous.get(k) for k in ("started", "finished", "elapsed_s", "suite", "rtl_version")}]
-        chosen = {m.id for m in self.mutants}
-        # mutants of the earlier run that this one does not select stay in the results as they were
-        self.carried = [dict(r, resumed=True) for i, r in old.items() if i not in chosen]
-        for m in self.mutants:
-            r = old.get(m.id)
-            keep = DECIDED
-            if m.is_equivalent and not self.cfg.include_equivalent:
-                keep += ("survived",)  # the evidence for its equivalence argument
-            if (r and r.get("status") in keep
-                    and r.get("find") == m.find and r.get("replace") == m.replace and r.get("file") == m.file):
-                self.results[m.id] = dict(r, resumed=True, equivalent=m.equivalent)
-                self.resumed.add(m.id)
-        for k, v in (previous.get("kills_by_run") or {}).items():
-            self.kills[k] = self.kills.get(k, 0) + int(v)
-        self.baseline.update(previous.get("baseline") or {})
-        for b in previous.get("broken_on_clean_rtl") or []:
-            self.broken[Run(b["test"], b["seed"], b.get("knobs") or {}, 0, {}).key] = b
-
     @staticmethod
     def _initial(m) -> dict:
         return {"id": m.id, "class": m.cls, "description": m.description, "file": m.file, "find": m.find,
@@ -270,38 +246,43 @@ class Qualifier:
 
     def results_dict(self, final: bool = False) -> dict:
         with self.lock:
-            muts = [dict(self.results[m.id]) for m in self.mutants] + [dict(r) for r in self.carried]
-            return {
-                "schema": SCHEMA,
-                "started": self.started,
-                "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None,
-                "elapsed_s": round(time.monotonic() - self.t0, 1),
-                "budget_s": self.cfg.budget_s,
-                "budget_exhausted": bool(self.deadline and time.monotonic() >= self.deadline),
-                "suite": self.cfg.suite_label,
-                "catalogue": self.cfg.catalogue_path,
-                "rtl_dir": str(self.ws.rtl_dir),
-                "rtl_version": self.rtl_version,
-                "top": self.ws.dut.top,
-                "parameters": self.ws.dut.parameters,
-                "mem_words": self.ws.dut.mem_words,
-                "assert_cycles": self.assert_cycles,
-                "shrink_runs": self.cfg.shrink_runs,
-                "cxx_opt": self.ws.dut.cxx_opt,
-                "history": self.history,
-                "runs_planned": [r.to_dict() for r in self.runs],
-                "summary": summarise(muts),
-                "mutants": muts,
-                "baseline": dict(self.baseline),
-                "broken_on_clean_rtl": list(self.broken.values()),
-                "kills_by_run": dict(sorted(self.kills.items(), key=lambda kv: -kv[1])),
-            }
+            return results_document(self, final)
 
     def write(self, final: bool = False) -> dict:
         res = self.results_dict(final)
         write_json(self.out / "qualify.json", res, newline=False)
         atomic_write(self.out / "qualify.html", render(res))
         return res
+
+
+def results_document(q: Qualifier, final: bool = False) -> dict:
+    """qualify.json of ``q``."""
+    muts = [dict(q.results[m.id]) for m in q.mutants] + [dict(r) for r in q.carried]
+    return {
+        "schema": SCHEMA,
+        "started": q.started,
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") if final else None,
+        "elapsed_s": round(time.monotonic() - q.t0, 1),
+        "budget_s": q.cfg.budget_s,
+        "budget_exhausted": bool(q.deadline and time.monotonic() >= q.deadline),
+        "suite": q.cfg.suite_label,
+        "catalogue": q.cfg.catalogue_path,
+        "rtl_dir": str(q.ws.rtl_dir),
+        "rtl_version": q.rtl_version,
+        "top": q.ws.dut.top,
+        "parameters": q.ws.dut.parameters,
+        "mem_words": q.ws.dut.mem_words,
+        "assert_cycles": q.assert_cycles,
+        "shrink_runs": q.cfg.shrink_runs,
+        "cxx_opt": q.ws.dut.cxx_opt,
+        "history": q.history,
+        "runs_planned": [r.to_dict() for r in q.runs],
+        "summary": summarise(muts),
+        "mutants": muts,
+        "baseline": dict(q.baseline),
+        "broken_on_clean_rtl": list(q.broken.values()),
+        "kills_by_run": dict(sorted(q.kills.items(), key=lambda kv: -kv[1])),
+    }
 
 
 def report_only(out: pathlib.Path, cat) -> dict:
