@@ -4,8 +4,10 @@
 build parameters, knobs), starts the clock, resets the DUT, asks
 :meth:`BaseTest.make_jobs` for the job list (by default the sequence of the
 library named like the test) and runs it through :class:`JobSequence`. At the
-end it fails the test on any error logged anywhere in the environment, on a
-job left unchecked, and writes ``summary.json`` (jobs checked, cycles, seeds,
+end it fails the test on any error logged anywhere in the environment, and
+on a vacuous pass (``NO_JOB_CHECKED``: no job compared and no zero job
+checked, unless the test sets ``expects_no_jobs``), and writes
+``summary.json`` (jobs compared, zero jobs, checks fired, cycles, seeds,
 coverage) for the regression tools.
 """
 
@@ -19,23 +21,30 @@ import os
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
-from pyuvm import ConfigDB, uvm_root, uvm_test
+from pyuvm import ConfigDB, uvm_root
 
+from redmule_verif.env import component
+from redmule_verif.env.component import Test
 from redmule_verif.env.env import RedmuleEnv
 from redmule_verif.env.env_cfg import EnvConfig
 from redmule_verif.env.error_counter import ErrorCounter
 from redmule_verif.env.seq_lib.job_sequence import JobSequence
+from redmule_verif.sequences.library import SEQUENCES, generate
 
 CLOCK_PERIOD_NS = 2
 #: knobs the environment itself reads (the others go to the sequence, which rejects unknown ones)
-ENV_KNOBS = ("corrupt_z",)
+ENV_KNOBS = ("corrupt_z", "check_delay")
+#: error messages kept in summary.json
+KEPT_MESSAGES = 50
 
 
-class BaseTest(uvm_test):
+class BaseTest(Test):
     sequence_name = None  # library sequence this test runs (default: the test's own name)
     sequence_class = JobSequence  # the virtual sequence that runs the jobs
+    expects_no_jobs = False  # a test that checks no job fails (NO_JOB_CHECKED) unless it says so here
 
     def build_phase(self):
+        component.reset_fired()
         seed = os.environ.get("REDMULE_SEED") or os.environ.get("COCOTB_RANDOM_SEED") or cocotb.RANDOM_SEED
         self.cfg = EnvConfig.from_environment(seed=int(seed))
         self.cfg.test = self.cfg.test or self.get_type_name()
@@ -55,8 +64,6 @@ class BaseTest(uvm_test):
 
     def make_jobs(self):
         """The job list: the library sequence named like the test, with the run's knobs."""
-        from redmule_verif.sequences.library import SEQUENCES, generate
-
         name = self.sequence_name or self.cfg.test
         if name not in SEQUENCES:
             raise ValueError(f"no sequence named {name!r} in the library; known: {', '.join(sorted(SEQUENCES))}")
@@ -86,19 +93,30 @@ class BaseTest(uvm_test):
     def report_phase(self):
         env = self.env
         sb = env.scoreboard
+        if not self.errors.count and sb.checked + sb.zero_jobs == 0 and not self.expects_no_jobs:
+            self.check_error("NO_JOB_CHECKED", f"NO JOB CHECKED: test {self.cfg.test} compared no result and "
+                                               f"checked no zero job ({len(getattr(self, 'jobs', []))} jobs planned): "
+                                               f"a pass would be vacuous (a test that expects none sets "
+                                               f"expects_no_jobs)")
         summary = {
             "test": self.cfg.test,
             "seed": self.cfg.seed,
             "jobs": len(getattr(self, "jobs", [])),
             "jobs_checked": sb.checked,
+            "zero_jobs": sb.zero_jobs,
             "mismatches": sb.mismatches,
             "sim_cycles": int(cocotb.top.cycle_o.value),
             "errors": self.errors.count,
             "first_errors": self.errors.first(5),
+            "error_messages": self.errors.first(KEPT_MESSAGES),
+            "checks_fired": dict(sorted(component.FIRED.items())),
+            "ctrl_predictions_off": env.ctrl.predictions_off,
             "cycle_reports": sb.cycle_reports,
-            "stall_histogram": env.responder.stall_histogram(),
-            "tcdm_loads": env.tcdm_mon.n_loads,
-            "tcdm_stores": env.tcdm_mon.n_stores,
+            "stall_histogram": env.tcdm.responder.stall_histogram(),
+            "tcdm_loads": env.tcdm.monitor.n_loads,
+            "tcdm_stores": env.tcdm.monitor.n_stores,
+            "event_pulses": len(env.evt_mon.pulses),
+            "reg_accesses": env.periph_mon.count,
             "reg_reads_checked": env.ctrl.checked_reads,
             "trace_sha256": _sha256(os.path.join(self.cfg.out_dir, "tcdm_trace.log")),
         }

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 
-from pyuvm import uvm_component
 
+
+from redmule_verif.env.component import Component
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.analysis import analysis_imp
 from redmule_verif.coverage.redmule_cov import RedmuleCoverage, zero_job_reasons
 
 
-class CoverageCollector(uvm_component):
+class CoverageCollector(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.job_export = analysis_imp("job_export", self, self.write_job)

@@ -1,46 +1,51 @@
-"""The RedMulE environment: agents, memory, monitors, checkers, scoreboard, coverage.
+"""The RedMulE environment: agents, monitors, checkers, scoreboard, coverage.
 
-Shape (one component a file, UVM roles):
+Shape (UVM roles, one component a file):
 
 * ``core{c}`` :class:`PeriphAgent` per cluster core, all behind the
   :class:`PeriphArbiter` that owns the register port; ``periph_mon`` publishes
-  every register access; ``regs[c]`` is core c's register model.
-* ``memory`` (:class:`TcdmMemory`, backdoor) and ``responder``
-  (:class:`TcdmResponder`, grant profiles) model the cluster's L1; the harness
-  serves the wide port every cycle. ``tcdm_mon`` publishes accesses and
-  protocol violations, ``evt_mon`` event pulses.
-* checkers: ``protocol`` (RQ-3/RQ-4/alignment), ``footprint`` (spec section 6),
-  ``ctrl`` (the register and context semantics of spec section 3), the
-  ``watchdog``, and the ``scoreboard`` (Z bit for bit, events, timing).
+  every register access; ``regs[c]`` is core c's register model
+  (``agents/periph``).
+* ``tcdm`` (:class:`TcdmAgent`, ``agents/tcdm``): the cluster's L1 as the wide
+  port sees it -- ``tcdm.memory`` (backdoor), ``tcdm.responder`` (grant
+  profiles), ``tcdm.monitor`` (accesses and protocol violations);
+  ``evt_mon`` publishes event pulses.
+* checkers: ``protocol`` (the harness's per-cycle rules), ``footprint`` (spec
+  section 6), ``ctrl`` (the register and context semantics of spec section
+  3), the ``watchdog``, and the ``scoreboard`` (Z bit for bit, events, timing).
 * ``cov`` samples functional coverage.
+
+Every observation is counted twice: the harness counts loads, stores, event
+bits per cycle, register requests and responses and rule violations; at the
+end of every job and of the test (:meth:`RedmuleEnv.cross_check`) each
+monitor compares what it saw with those counters (``TRACE``, ``EVT_COUNT``,
+``PERIPH_COUNT``).
 
 The env also offers the few DUT-level actions sequences need: register writes
 that return their response cycle, SOFT_CLEAR, reset, draining at the end.
+The list of every check, where it lives and its negative control is
+``checkers/CHECKS.yaml``.
 """
 
 from __future__ import annotations
 
 import cocotb
-from cocotb.triggers import ClockCycles, RisingEdge, Timer
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_env, uvm_sequence
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_sequence
 
-from redmule_verif.env.analysis import analysis_imp
-from redmule_verif.env.coverage_collector import CoverageCollector
-from redmule_verif.env.checkers.ctrl_model import CtrlModel
 from redmule_verif.env.agents.event_monitor import EventMonitor
+from redmule_verif.env.agents.periph import PeriphAgent, PeriphArbiter, PeriphItem, PeriphMonitor, PeriphRegAdapter
+from redmule_verif.env.agents.tcdm import TcdmAgent, TcdmAgentConfig
+from redmule_verif.env.analysis import analysis_imp
+from redmule_verif.env.checkers.ctrl_model import CtrlModel
 from redmule_verif.env.checkers.footprint import FootprintChecker
-from redmule_verif.env.agents.periph.agent import PeriphAgent
-from redmule_verif.env.agents.periph.arbiter import PeriphArbiter
-from redmule_verif.env.agents.periph.item import PeriphItem
-from redmule_verif.env.agents.periph.monitor import PeriphMonitor
 from redmule_verif.env.checkers.protocol import ProtocolChecker
-from redmule_verif.env.agents.periph.reg_adapter import PeriphRegAdapter
-from redmule_verif.env.reg_model import SOFT_CLEAR, RedmuleRegBlock
 from redmule_verif.env.checkers.scoreboard import Scoreboard
-from redmule_verif.env.agents.tcdm.memory import TcdmMemory
-from redmule_verif.env.agents.tcdm.monitor import TcdmMonitor
-from redmule_verif.env.agents.tcdm.responder import TcdmResponder
 from redmule_verif.env.checkers.watchdog import Watchdog
+from redmule_verif.env.component import Env
+from redmule_verif.env.coverage_collector import CoverageCollector
+from redmule_verif.env.reg_model import SOFT_CLEAR, RedmuleRegBlock
+from redmule_verif.model import ref
 
 
 class _OneItem(uvm_sequence):
@@ -55,11 +60,16 @@ class _OneItem(uvm_sequence):
         await self.finish_item(self.item)
 
 
-class RedmuleEnv(uvm_env):
+class RedmuleEnv(Env):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.dut = self.cdb_get("dut")
         n = self.cfg.eng.N_CORES
+        ConfigDB().set(self, "tcdm*", "tcdm_cfg", TcdmAgentConfig(
+            base=self.cfg.mem.base, size=self.cfg.mem.size, trace_path=self.cdb_get("tcdm_log"),
+            width_bytes=self.cfg.eng.dw // 8, store_resp=self.cfg.store_resp))
+        self.hang = Event()
+        ConfigDB().set(self, "*", "hang_event", self.hang)
         self.arbiter = PeriphArbiter("arbiter", self)
         ConfigDB().set(self, "*", "periph_arbiter", self.arbiter)
         self.agents = []
@@ -67,8 +77,7 @@ class RedmuleEnv(uvm_env):
             ConfigDB().set(self, f"core{c}", "core", c)
             self.agents.append(PeriphAgent(f"core{c}", self))
         self.periph_mon = PeriphMonitor("periph_mon", self)
-        self.responder = TcdmResponder("responder", self)
-        self.tcdm_mon = TcdmMonitor("tcdm_mon", self)
+        self.tcdm = TcdmAgent("tcdm", self)
         self.evt_mon = EventMonitor("evt_mon", self)
         self.protocol = ProtocolChecker("protocol", self)
         self.footprint = FootprintChecker("footprint", self)
@@ -78,16 +87,15 @@ class RedmuleEnv(uvm_env):
         self.cov = CoverageCollector("cov", self)
         self.job_ap = uvm_analysis_port("job_ap", self)
         self.regs = [RedmuleRegBlock(f"regs_core{c}") for c in range(n)]
-        self.memory = TcdmMemory(self.dut, self.cfg.mem.base, self.cfg.mem.size)
         self.outstanding = []
 
     def connect_phase(self):
         for c, agent in enumerate(self.agents):
             self.regs[c].map.set_sequencer(agent.seqr, PeriphRegAdapter(f"adapter{c}", core=c))
         self.arbiter.monitor = self.periph_mon
-        self.evt_mon.tcdm_monitor = self.tcdm_mon
-        self.watchdog.tcdm_monitor = self.tcdm_mon
-        self.scoreboard.memory = self.memory
+        self.evt_mon.sync_with(self.tcdm.monitor)
+        self.watchdog.sync_with(self.tcdm.monitor)
+        self.scoreboard.memory = self.tcdm.memory
         self.job_ap.connect(self.scoreboard.job_export)
         self.job_ap.connect(self.footprint.job_export)
         self.job_ap.connect(self.ctrl.job_export)
@@ -97,11 +105,20 @@ class RedmuleEnv(uvm_env):
         self.evt_mon.ap.connect(self.scoreboard.evt_export)
         self.evt_mon.ap.connect(self.ctrl.evt_export)
         self.evt_mon.ap.connect(self.cov.evt_export)
-        self.tcdm_mon.ap.connect(self.footprint.access_export)
-        self.tcdm_mon.violation_ap.connect(self.protocol.violation_export)
+        self.tcdm.ap.connect(self.footprint.access_export)
+        self.tcdm.violation_ap.connect(self.protocol.violation_export)
         self.periph_mon.ap.connect(self.ctrl.periph_export)
         self.periph_mon.ap.connect(self.cov.periph_export)
         self.scoreboard.result_ap.connect(self.cov.result_export)
+
+    def start_of_simulation_phase(self):
+        self.dut.probe_i.value = int(self.cfg.comb_probe)
+        self.dut.busy_slack_i.value = max(0, min(0xFFFF, int(self.cfg.busy_slack)))
+
+    @property
+    def memory(self):
+        """The L1's backdoor (``tcdm.memory``), for sequences that write operands and read results."""
+        return self.tcdm.memory
 
     # ------------------------------------------------------------------ actions for sequences
     async def write_reg(self, core: int, offset: int, value: int, be: int = 0xF) -> PeriphItem:
@@ -139,8 +156,6 @@ class RedmuleEnv(uvm_env):
 
     def arm_watchdog(self):
         eng = self.cfg.eng
-        from redmule_verif.model import ref
-
         budget = sum(ref.expected_cycles(max(r.job.m, 1), max(r.job.n, 1), max(r.job.k, 1), eng.L, eng.H, eng.P)
                      for r in self.outstanding)
         self.watchdog.arm(int(self.cfg.budget_factor * budget) + self.cfg.budget_slack)
@@ -160,6 +175,7 @@ class RedmuleEnv(uvm_env):
         else:
             self.arm_watchdog()
         cocotb.start_soon(self._progress_pulse())
+        cocotb.start_soon(self.cross_check(f"the end of {rec.describe()}"))
 
     async def _progress_pulse(self):
         self.dut.progress_clr_i.value = 1
@@ -177,17 +193,32 @@ class RedmuleEnv(uvm_env):
             self.watchdog.disarm()
 
     async def drain(self):
-        """End of stimulus: let checks finish, flush the trace and publish what is left."""
-        d = self.dut
-        for _ in range(1000):
-            if not self.scoreboard.pending_checks:
-                break
+        """End of stimulus: let checks finish (an error if they do not), then cross-check every count."""
+        d, sb = self.dut, self.scoreboard
+        waited = 0
+        while (sb.pending_checks or (self.outstanding and not self.hang.is_set())) and waited < self.cfg.drain_cycles:
             await RisingEdge(d.clk_i)
-        d.flush_i.value = 1
-        await ClockCycles(d.clk_i, 2)
-        d.flush_i.value = 0
+            waited += 1
+        if sb.pending_checks:
+            self.check_error("DRAIN_TIMEOUT", f"DRAIN gave up after {waited} cycles with {sb.pending_checks} result "
+                                              f"check(s) still pending: their jobs are not checked")
+        await self.cross_check("the end of the test")
+
+    async def cross_check(self, where: str):
+        """Every monitor against the harness's counters (the TCDM trace only when no job is outstanding)."""
+        d = self.dut
+        quiet = not self.outstanding
+        d.flush_i.value = 1  # the harness flushes the trace right after writing, in the same edge
         await RisingEdge(d.clk_i)
-        self.tcdm_mon.poll()
+        await ReadOnly()
+        if quiet:
+            self.tcdm.monitor.poll()
+            self.tcdm.monitor.cross_check(where)
+        await FallingEdge(d.clk_i)
+        d.flush_i.value = 0
+        await ReadOnly()  # after the register port's falling-edge work: requests and responses sampled
+        self.evt_mon.cross_check(where)
+        self.periph_mon.cross_check(where)
 
     # ------------------------------------------------------------------ coverage hooks
     def coverage_control(self, kind, phase):

@@ -33,6 +33,10 @@ class EnvConfig:
     idle_gap_max: int = 3            # register agents: random idle cycles between accesses
     store_resp: bool = True          # memory answers stores with r_valid too (the DUT must ignore it)
     poll_status_prob: float = 0.2    # share of jobs whose core polls STATUS instead of sleeping on the event
+    comb_probe: bool = True          # COMB rule: decoy grant/r_valid in the first half of each cycle
+    busy_slack: int = 16             # BUSY rule: cycles busy_o may disagree with the job state (0 = off)
+    drain_cycles: int = 1000         # end of test: cycles to wait for pending checks before DRAIN_TIMEOUT
+    acquire_retry_limit: int = 100_000  # cycles of -1/-2 ACQUIRE answers before ACQUIRE_STUCK
 
     @classmethod
     def from_environment(cls, seed: int) -> "EnvConfig":

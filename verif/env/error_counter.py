@@ -16,7 +16,8 @@ class ErrorCounter(logging.Handler):
         self.records = []
 
     def emit(self, record):
-        self.records.append(record)
+        if not any(r is record for r in self.records):  # a record propagating through several loggers counts once
+            self.records.append(record)
 
     @property
     def count(self) -> int:

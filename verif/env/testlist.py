@@ -7,12 +7,12 @@ regression suites, the closure loop) take the names from here.
 
 from __future__ import annotations
 
+from redmule_verif.sequences.library import SEQUENCES
+
 #: tests that are not library sequences -> the knobs they read
 EXTRA_TESTS = {"reg_access": ("rounds",)}
 EXTRA_TEST_DOCS = {"reg_access": "every row of the register table (spec section 3), checked by the control model"}
 
 
 def all_tests() -> list[str]:
-    from redmule_verif.sequences.library import SEQUENCES
-
     return sorted(SEQUENCES) + sorted(EXTRA_TESTS)

@@ -12,7 +12,15 @@ Reads close to a completion are ambiguous by a cycle or two (the DUT may drop
 STATUS in the cycle of the event or the one after), so a read whose request
 falls within ``SLACK`` cycles of a completion may match the state before or
 after it. Partial byte-enable writes to TRIGGER or SOFT_CLEAR are outside
-what the spec pins down; after one the model stops predicting until reset.
+what the spec pins down; after one the model stops predicting until reset,
+says so in a warning and records it (``predictions_off``: cycle and reason,
+in the run's summary).
+
+Checks (one per register family, each with its own negative control):
+``REG_ACQUIRE``, ``REG_FINISHED``, ``REG_STATUS``, ``REG_RUNNING_JOB``,
+``REG_READBACK`` (job registers through any context select) and
+``REG_UNMAPPED`` (TRIGGER, unmapped offsets and control registers under a
+context select read 0).
 """
 
 from __future__ import annotations
@@ -20,14 +28,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 
-from pyuvm import uvm_component
 
+
+from redmule_verif.env.component import Component
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.analysis import analysis_imp
 
 SLACK = 2
 FREE, RESERVED, QUEUED, RUNNING = "FREE", "RESERVED", "QUEUED", "RUNNING"
-MAX_REPORTS = 5
 
 
 @dataclasses.dataclass
@@ -47,7 +55,7 @@ class _State:
     running_job: int | None = 0  # None: not predictable (after SOFT_CLEAR)
 
 
-class CtrlModel(uvm_component):
+class CtrlModel(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.periph_export = analysis_imp("periph_export", self, self.write_access)
@@ -60,6 +68,7 @@ class CtrlModel(uvm_component):
         self.enabled = True
         self.errors = []
         self.checked_reads = 0
+        self.predictions_off = None  # {"cycle", "reason"} once predictions are switched off
 
     # ------------------------------------------------------------------ inputs
     def reset(self):
@@ -151,7 +160,7 @@ class CtrlModel(uvm_component):
                     self._read(trial, item, commit=True)
                     self.s = trial
                     return
-        self._error(f"REG read of {self._name(item.offset)} by core {item.core} in cycle {item.cycle} "
+        self._error(self._check_of(item.offset), f"REG read of {self._name(item.offset)} by core {item.core} in cycle {item.cycle} "
                     f"returned {item.rdata:#010x}, expected {pred:#010x}")
         if (item.offset & 0x3FF) != R.ACQUIRE:
             self._read(self.s, item, commit=True)  # its side effects (FINISHED clears) still happen
@@ -163,7 +172,10 @@ class CtrlModel(uvm_component):
         mask = sum(0xFF << (8 * b) for b in range(4) if be >> b & 1)
         if off in (R.TRIGGER, R.SOFT_CLEAR) and be != 0xF:
             self.enabled = False
-            self.logger.info("partial byte enables on %s: control predictions off until reset", self._name(off))
+            reason = f"a write to {self._name(off)} with partial byte enables {be:#x} (outside the spec's rules)"
+            self.predictions_off = {"cycle": item.cycle, "reason": reason}
+            self.logger.warning("register predictions OFF from cycle %s until reset: %s; reads are no longer "
+                                "checked", item.cycle, reason)
             return
         if off == R.SOFT_CLEAR:
             for ctx in s.ctx:
@@ -258,7 +270,16 @@ class CtrlModel(uvm_component):
         base = names.get(idx, f"offset {idx:#04x}")
         return base if sel == 0 else f"{base} (context select {sel})"
 
-    def _error(self, msg):
+    @staticmethod
+    def _check_of(off):
+        sel, idx = (off & 0x3FF) >> 8, off & 0xFF
+        if idx in R.JOB_REGS:
+            return "REG_READBACK"
+        if sel == 0:
+            return {R.ACQUIRE: "REG_ACQUIRE", R.FINISHED: "REG_FINISHED", R.STATUS: "REG_STATUS",
+                    R.RUNNING_JOB: "REG_RUNNING_JOB"}.get(idx, "REG_UNMAPPED")
+        return "REG_UNMAPPED"
+
+    def _error(self, check, msg):
         self.errors.append(msg)
-        if len(self.errors) <= MAX_REPORTS:
-            self.logger.error(msg)
+        self.check_error(check, msg)

@@ -12,15 +12,15 @@ are judged against its own footprint.
 
 from __future__ import annotations
 
-from pyuvm import uvm_component
 
+
+from redmule_verif.env.component import Component
 from redmule_verif.env.analysis import analysis_imp
 
-MAX_REPORTS = 5
 ABORT_GRACE = 16  # cycles an aborted job may still finish a request in flight
 
 
-class FootprintChecker(uvm_component):
+class FootprintChecker(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.access_export = analysis_imp("access_export", self, self.write_access)
@@ -50,12 +50,17 @@ class FootprintChecker(uvm_component):
                 return rec
         return None
 
-    def _late_store(self, acc) -> bool:
-        """A store into the Z of a job whose done event already came: reported as such."""
+    def _late_store(self, acc, addrs=None) -> bool:
+        """A store into the Z of a job whose done event already came: reported as such.
+
+        ``addrs``: the bytes to judge (default every byte the store writes; for a store of a
+        running job, only the bytes outside its own Z).
+        """
+        addrs = [a for a, _ in acc.store_bytes()] if addrs is None else addrs
         for done in reversed(self.records):
             z0, z1 = done.z_range
-            if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a, _ in acc.store_bytes()):
-                self._violate(f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
+            if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a in addrs):
+                self._violate("STORE_AFTER_EVENT", f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
                               f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
                 return True
         return False
@@ -65,34 +70,31 @@ class FootprintChecker(uvm_component):
         if rec is None:
             if not acc.load and self._late_store(acc):
                 return
-            self._violate(f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle {acc.cycle} "
-                          f"while no job was running")
+            self._violate("ACCESS_NO_JOB", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
+                                           f"{acc.cycle} while no job was running")
             return
         rec.accesses += 1
         if rec.zero_job:
-            self._violate(f"{rec.describe()} must make no TCDM request, but a "
-                          f"{'load' if acc.load else 'store'} at {acc.addr:#x} came in cycle {acc.cycle}")
+            self._violate("ZERO_JOB_TRAFFIC", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
+                                              f"{acc.cycle} by a zero job: {rec.describe()} must make no request")
             return
         if acc.load:
             lo, hi = acc.addr, acc.addr + self.width
             if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
-                self._violate(f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
+                self._violate("LOAD_OUTSIDE_FOOTPRINT", f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
                               f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}")
         else:
             z0, z1 = rec.z_range
             outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
-            if outside and self._late_store(acc):
+            if outside and self._late_store(acc, outside):
                 return
             if outside:
-                self._violate(f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
+                self._violate("STORE_OUTSIDE_Z", f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
                               f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
                               f"(access {acc.addr:#x} be={acc.be:#x})")
             else:
                 rec.last_store_cycle = acc.cycle
 
-    def _violate(self, msg):
+    def _violate(self, check, msg):
         self.violations.append(msg)
-        if len(self.violations) <= MAX_REPORTS:
-            self.logger.error(msg)
-        elif len(self.violations) == MAX_REPORTS + 1:
-            self.logger.error("footprint: further violations counted but not listed")
+        self.check_error(check, msg)

@@ -11,15 +11,24 @@ few with expected and actual bits, their FP classes and the kind of
 difference. It also checks that the event went to the core that triggered,
 that no event comes without a job, and records cycles against
 ``expected_cycles`` and the CE utilisation.
+
+Checks: ``Z_MISMATCH``, ``EVT_CORE`` (event to another core), ``EVT_SPURIOUS``
+(an event with no job outstanding), ``EVT1`` (evt_o[c][1] is never set),
+``TIMING`` (own RTL, compute-bound serial jobs under always-grant),
+``NEVER_COMPLETED`` (a job still outstanding when the test ends, unless the
+watchdog already reported the hang). Jobs with a zero dimension or an
+unsupported format have nothing to compare: they are counted in
+``zero_jobs``, apart from the ``checked`` (compared) jobs.
 """
 
 from __future__ import annotations
 
 import cocotb
 import numpy as np
-from cocotb.triggers import RisingEdge
-from pyuvm import uvm_analysis_port, uvm_component
+from cocotb.triggers import ClockCycles, RisingEdge
+from pyuvm import uvm_analysis_port
 
+from redmule_verif.env.component import Component
 from redmule_verif.model import ref
 from redmule_verif.env.analysis import analysis_imp
 from redmule_verif.coverage.fpclass import fp_class
@@ -45,7 +54,7 @@ def difference_kind(exp: int, act: int, fmt: str) -> str:
     return f"{abs(ordinal(exp) - ordinal(act))} ulp"
 
 
-class Scoreboard(uvm_component):
+class Scoreboard(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.dut = self.cdb_get("dut")
@@ -60,6 +69,8 @@ class Scoreboard(uvm_component):
         self.failures = []
         self.cycle_reports = []
         self.pending_checks = 0
+        self.zero_jobs = 0
+        self.hang = self.cdb_get("hang_event")  # set by the watchdog when it reports a hang
 
     # -- inputs
     def write_job(self, rec):
@@ -72,16 +83,16 @@ class Scoreboard(uvm_component):
 
     def write_event(self, pulse):
         if pulse.bit != 0:
-            self._fail(f"evt_o[{pulse.core}][1] pulsed at cycle {pulse.cycle}: that bit is unused by the spec")
+            self._fail("EVT1", f"evt_o[{pulse.core}][1] pulsed at cycle {pulse.cycle}: that bit is unused by the spec")
             return
         if not self.outstanding:
-            self._fail(f"event for core {pulse.core} at cycle {pulse.cycle} with no job outstanding")
+            self._fail("EVT_SPURIOUS", f"event for core {pulse.core} at cycle {pulse.cycle} with no job outstanding")
             return
         rec = self.outstanding.pop(0)
         rec.event_cycle = pulse.cycle
         rec.state = "done"
         if pulse.core != rec.core:
-            self._fail(f"event of {rec.describe()} went to core {pulse.core} at cycle {pulse.cycle}, "
+            self._fail("EVT_CORE", f"event of {rec.describe()} went to core {pulse.core} at cycle {pulse.cycle}, "
                        f"but core {rec.core} triggered it")
         self.pending_checks += 1
         cocotb.start_soon(self._check_after_event(rec))
@@ -92,6 +103,9 @@ class Scoreboard(uvm_component):
             z0 = rec.z_range[0]
             self.memory.write(z0, bytes([int(self.memory.read(z0, 1)[0]) ^ 0x01]))
         await RisingEdge(self.dut.clk_i)  # the event cycle ends: stores granted in it have landed
+        delay = int(self.cfg.knobs.get("check_delay", 0))
+        if delay:  # negative control of the drain limit: a check that takes longer than the drain waits
+            await ClockCycles(self.dut.clk_i, delay)
         try:
             self.check_result(rec)
             self._check_timing(rec)
@@ -103,8 +117,8 @@ class Scoreboard(uvm_component):
     # -- checks
     def check_result(self, rec) -> bool:
         job = rec.job
-        if rec.zero_job:
-            self.checked += 1
+        if rec.zero_job:  # no data: its checks are the footprint's (no traffic) and the event's
+            self.zero_jobs += 1
             self.result_ap.write((rec, True))
             return True
         z0, z1 = rec.z_range
@@ -125,7 +139,7 @@ class Scoreboard(uvm_component):
             lines.append(f"  z[{m}][{k}]: expected {e:#0{width + 2}x} ({fp_class(e, job.fmt)}) "
                          f"actual {a:#0{width + 2}x} ({fp_class(a, job.fmt)}): {difference_kind(e, a, job.fmt)}")
         lines.append("  job: " + job.to_json())
-        self._fail("\n".join(lines))
+        self._fail("Z_MISMATCH", "\n".join(lines))
         self.result_ap.write((rec, False))
         return False
 
@@ -146,7 +160,7 @@ class Scoreboard(uvm_component):
                          cycles / exp, 100 * util)
         if (self.cfg.assert_cycles and rec.serial and rec.grant_kind == "always" and self._compute_bound(job)
                 and cycles > self.cfg.cycle_tolerance * exp):
-            self._fail(f"TIMING {rec.describe()} took {cycles} cycles, more than {self.cfg.cycle_tolerance} x "
+            self._fail("TIMING", f"TIMING {rec.describe()} took {cycles} cycles, more than {self.cfg.cycle_tolerance} x "
                        f"expected_cycles = {self.cfg.cycle_tolerance * exp:.0f}")
 
     def _compute_bound(self, job) -> bool:
@@ -164,12 +178,16 @@ class Scoreboard(uvm_component):
         return beats <= 0.8 * compute
 
     def check_phase(self):
+        if self.hang.is_set():
+            return  # the watchdog reported the hang of what is still outstanding
         for rec in self.outstanding:
-            self._fail(f"{rec.describe()} was triggered at cycle {rec.trigger_cycle} but never completed")
+            self._fail("NEVER_COMPLETED", f"NEVER COMPLETED {rec.describe()} was triggered at cycle "
+                                          f"{rec.trigger_cycle} but its event never came before the test ended")
 
     def report_phase(self):
-        self.logger.info("scoreboard: %d jobs checked, %d mismatching", self.checked, self.mismatches)
+        self.logger.info("scoreboard: %d jobs compared, %d mismatching, %d zero jobs", self.checked, self.mismatches,
+                         self.zero_jobs)
 
-    def _fail(self, msg):
+    def _fail(self, check, msg):
         self.failures.append(msg)
-        self.logger.error(msg)
+        self.check_error(check, msg)

@@ -6,21 +6,25 @@ grants offered but no TCDM handshake and no event, or has used more granting
 cycles than its budget (a multiple of its expected cycles). The watchdog then
 reports where the DUT stopped (busy, last access, cycles since the last
 handshake) and sets ``fired`` so that whatever waits for the job gives up.
+Two checks: ``HANG_NO_PROGRESS`` and ``HANG_OVER_BUDGET``. After a hang the
+harness's busy_o rule is switched off (a hung DUT stays busy: that is the
+hang, reported once).
 """
 
 from __future__ import annotations
 
-from cocotb.triggers import Event, RisingEdge
-from pyuvm import uvm_component
+from cocotb.triggers import RisingEdge
+
+from redmule_verif.env.component import Component
 
 
-class Watchdog(uvm_component):
+class Watchdog(Component):
     def build_phase(self):
         self.dut = self.cdb_get("dut")
         self.cfg = self.cdb_get("env_cfg")
-        self.fired = Event()
+        self.fired = self.cdb_get("hang_event")  # shared: whoever waits for a job gives up when it is set
         self.reason = ""
-        self.tcdm_monitor = None  # set by the env: what the DUT did before it hung is published first
+        self.tcdm_monitor = None  # what the DUT did before it hung is published first (sync_with)
 
     def start_of_simulation_phase(self):
         d = self.dut
@@ -28,6 +32,9 @@ class Watchdog(uvm_component):
         d.hang_limit_i.value = self.cfg.hang_cycles
         d.budget_limit_i.value = 0
         d.progress_clr_i.value = 0
+
+    def sync_with(self, tcdm_monitor):
+        self.tcdm_monitor = tcdm_monitor
 
     def arm(self, budget: int):
         """A job is outstanding; ``budget`` granting cycles for everything outstanding (0 = none)."""
@@ -56,6 +63,7 @@ class Watchdog(uvm_component):
                            f"{'load' if int(d.last_wen_o.value) else 'store'} at {int(d.last_add_o.value):#x}, "
                            f"{int(d.since_hs_o.value)} cycles since the last handshake, "
                            f"{int(d.n_loads_o.value)} loads and {int(d.n_stores_o.value)} stores so far")
-            self.logger.error(self.reason)
+            self.check_error("HANG_NO_PROGRESS" if cause == 1 else "HANG_OVER_BUDGET", self.reason)
+            d.busy_slack_i.value = 0
             self.disarm()
             self.fired.set()

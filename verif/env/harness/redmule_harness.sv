@@ -11,8 +11,14 @@
 //     p, bursty on/off, bank contention from the cluster cores) and a
 //     max-stall setting, plus a histogram of stall lengths;
 //   * a protocol checker for the rules of the spec's section 2 (RQ-3
-//     stability, RQ-4 no retire, word alignment) that counts violations and
-//     logs the first ones with cycle and values;
+//     stability, RQ-4 no retire, word alignment, RESP: a load response is
+//     never held back, COMB: request outputs not combinational on grant or
+//     r_valid, BUSY: busy_o against the job state) that counts violations
+//     and logs each with cycle and values;
+//   * counters of everything it sees (granted loads and stores, event bits
+//     per cycle, register requests and responses, violations), which the
+//     monitors cross-check against what they observed: a lost trace line,
+//     a held or doubled event pulse or a stray response is an error;
 //   * a trace of every accepted TCDM access and every event (one text line
 //     each, file given by +tcdm_log=PATH) for the transaction-level monitor;
 //   * a progress watchdog that raises `hang_o` when a job makes no progress.
@@ -68,6 +74,8 @@ module redmule_harness #(
   input  logic [63:0]               budget_limit_i,  // granting cycles a job may take (0 = none)
   input  logic                      progress_clr_i,  // restart the watchdog counters
   input  logic                      flush_i,         // flush the trace file (the monitor is about to read it)
+  input  logic                      probe_i,         // COMB probe: decoy grant/r_valid in the first half of each cycle
+  input  logic [15:0]               busy_slack_i,    // BUSY: cycles busy_o may disagree with the job state (0 = off)
   output logic                      hang_o,
   output logic [1:0]                hang_cause_o,    // 1 no progress, 2 over budget
   output logic [63:0]               cycle_o,
@@ -78,7 +86,11 @@ module redmule_harness #(
   output logic [31:0]               last_add_o,
   output logic                      last_wen_o,
   output logic                      tcdm_req_o,
-  output logic [63:0]               gnt_cycles_o     // cycles the memory offered a grant while armed
+  output logic [63:0]               gnt_cycles_o,    // cycles the memory offered a grant while armed
+  output logic [31:0]               n_evt_o,         // evt_o bits seen high, summed over cycles (a pulse is 1)
+  output logic [31:0]               n_preq_o,        // granted register requests
+  output logic [31:0]               n_presp_o,       // cycles with periph_r_valid_o
+  output logic                      trace_on_o       // the trace file is open
 );
   localparam int unsigned NW = DW / 32;
 
@@ -88,6 +100,7 @@ module redmule_harness #(
   logic [DW/8-1:0]      tcdm_be;
   logic [DW-1:0]        tcdm_data, tcdm_r_data;
   logic [N_CORES-1:0][1:0] evt;
+  logic                 gnt_pin, rvalid_pin;  // what the DUT sees (decoys in the probe phase)
 
 `ifdef DUT_NO_PARAMS
   `DUT_MODULE i_dut (
@@ -97,9 +110,9 @@ module redmule_harness #(
     .clk_i, .rst_ni, .test_mode_i(1'b0), .busy_o, .evt_o(evt),
     .periph_req_i, .periph_gnt_o, .periph_add_i, .periph_wen_i, .periph_be_i, .periph_data_i,
     .periph_id_i, .periph_r_valid_o, .periph_r_data_o, .periph_r_id_o,
-    .tcdm_req_o(tcdm_req), .tcdm_gnt_i(tcdm_gnt), .tcdm_add_o(tcdm_add), .tcdm_wen_o(tcdm_wen),
+    .tcdm_req_o(tcdm_req), .tcdm_gnt_i(gnt_pin), .tcdm_add_o(tcdm_add), .tcdm_wen_o(tcdm_wen),
     .tcdm_be_o(tcdm_be), .tcdm_data_o(tcdm_data), .tcdm_r_ready_o(tcdm_r_ready),
-    .tcdm_r_data_i(tcdm_r_data), .tcdm_r_valid_i(tcdm_r_valid)
+    .tcdm_r_data_i(tcdm_r_data), .tcdm_r_valid_i(rvalid_pin)
   );
   assign evt_o = evt;
   assign tcdm_req_o = tcdm_req;
@@ -112,6 +125,7 @@ module redmule_harness #(
     if ($value$plusargs("tcdm_log=%s", log_path)) fd = $fopen(log_path, "w");
   end
   final if (fd != 0) $fclose(fd);
+  assign trace_on_o = fd != 0;
 
   // ------------------------------------------------------------------ cycle counter
   logic [63:0] cycle_q;
@@ -186,6 +200,19 @@ module redmule_harness #(
   end
   assign tcdm_gnt = tcdm_req & offer;
 
+  // COMB probe: the request outputs must depend on the DUT's state only (spec
+  // section 2). In the first half of every cycle (probe_q, set at the rising
+  // edge and cleared at the falling edge) the DUT sees a decoy grant and a
+  // decoy r_valid; the falling edge samples the request outputs under the
+  // decoys, and the rising edge compares them with the outputs under the real
+  // values. The DUT's flops only ever sample the real values.
+  logic probe_q;
+  initial probe_q = 1'b0;
+  always @(posedge clk_i) probe_q <= probe_i;
+  always @(negedge clk_i) probe_q <= 1'b0;
+  assign gnt_pin    = probe_q ? ~offer : tcdm_gnt;
+  assign rvalid_pin = probe_q ? ~tcdm_r_valid : tcdm_r_valid;
+
   // stall histogram: consecutive refused cycles before each grant (63 = 63 or more)
   logic [31:0] stall_hist [64];
   initial for (int i = 0; i < 64; i++) stall_hist[i] = 0;
@@ -233,6 +260,7 @@ module redmule_harness #(
         else $fwrite(fd, "A %0d S %08h %0h %0h\n", cycle_q, tcdm_add, tcdm_be, tcdm_data);
       end
     end
+    if (fd != 0 && flush_i) $fflush(fd);  // after this edge's line: a flush request sees everything counted
   end
   assign tcdm_r_valid = rvalid_q;
   assign tcdm_r_data  = rvalid_q ? rdata_q : {(DW/32){32'hDEAD_BEEF}};
@@ -240,7 +268,20 @@ module redmule_harness #(
   assign n_stores_o = n_stores_q;
 
   // events: one trace line per pulse, with its cycle; the trace is flushed at
-  // each event and on request so that the monitor reads whole lines
+  // each event and on request so that the monitor reads whole lines. Event
+  // bits are counted per cycle: a pulse held for two cycles counts 2.
+  logic [31:0] n_evt_q, n_preq_q, n_presp_q;
+  initial begin n_evt_q = 0; n_preq_q = 0; n_presp_q = 0; end
+  always @(posedge clk_i) begin
+    if (rst_ni) begin
+      n_evt_q   <= n_evt_q + 32'($countones(evt));
+      n_preq_q  <= n_preq_q + 32'(periph_req_i && periph_gnt_o);
+      n_presp_q <= n_presp_q + 32'(periph_r_valid_o);
+    end
+  end
+  assign n_evt_o   = n_evt_q;
+  assign n_preq_o  = n_preq_q;
+  assign n_presp_o = n_presp_q;
   always @(posedge clk_i) begin
     if (rst_ni && evt != '0 && fd != 0) $fwrite(fd, "E %0d %0h\n", cycle_q, evt);
     if (fd != 0 && (flush_i || evt != '0)) $fflush(fd);
@@ -253,25 +294,67 @@ module redmule_harness #(
   logic [DW/8-1:0] pend_be_q;
   logic [DW-1:0]   pend_data_q;
   logic [31:0]     errs_q;
-  initial begin errs_q = 0; pend_q = 0; end
-  always @(posedge clk_i) begin
+  // COMB: request outputs sampled under the decoys
+  logic            neg_valid_q, neg_req_q, neg_wen_q;
+  logic [31:0]     neg_add_q;
+  logic [DW/8-1:0] neg_be_q;
+  logic [DW-1:0]   neg_data_q;
+  // BUSY: consecutive cycles busy_o disagrees with the job state
+  logic [15:0]     busy_low_q, busy_high_q;
+  logic            load_resp_q;     // the response in this cycle answers a load
+  initial begin errs_q = 0; pend_q = 0; neg_valid_q = 0; busy_low_q = 0; busy_high_q = 0; load_resp_q = 0; end
+  always @(negedge clk_i) begin
+    neg_valid_q <= probe_q;
+    neg_req_q   <= tcdm_req;
+    neg_add_q   <= tcdm_add;
+    neg_wen_q   <= tcdm_wen;
+    neg_be_q    <= tcdm_be;
+    neg_data_q  <= tcdm_data;
+  end
+  always @(posedge clk_i) load_resp_q <= tcdm_req && tcdm_gnt && tcdm_wen;
+  always @(posedge clk_i) begin : rules
+    int unsigned nerr;  // rules broken in this cycle (several may be)
+    nerr = 0;
     if (!rst_ni) begin
       pend_q <= 1'b0;
+      busy_low_q <= 0;
+      busy_high_q <= 0;
     end else begin
+      if (tcdm_r_valid && load_resp_q && !tcdm_r_ready) begin
+        nerr++;
+        if (fd != 0) $fwrite(fd, "X %0d RESP load response while tcdm_r_ready_o is low: the DUT cannot hold a response back\n",
+                             cycle_q);
+      end
+      if (neg_valid_q && (tcdm_req != neg_req_q || (tcdm_req && (tcdm_add != neg_add_q || tcdm_wen != neg_wen_q ||
+                                                                 tcdm_be != neg_be_q || tcdm_data != neg_data_q)))) begin
+        nerr++;
+        if (fd != 0) $fwrite(fd, "X %0d COMB request outputs changed with tcdm_gnt_i/tcdm_r_valid_i alone: req %0d->%0d add %08h->%08h wen %0d->%0d be %0h->%0h\n",
+                             cycle_q, neg_req_q, tcdm_req, neg_add_q, tcdm_add, neg_wen_q, tcdm_wen, neg_be_q, tcdm_be);
+      end
+      busy_low_q  <= (busy_slack_i != 0 && job_active_i && !busy_o) ? busy_low_q + 16'(busy_low_q != 16'hFFFF) : 16'd0;
+      busy_high_q <= (busy_slack_i != 0 && !job_active_i && busy_o) ? busy_high_q + 16'(busy_high_q != 16'hFFFF) : 16'd0;
+      if (busy_slack_i != 0 && busy_low_q == busy_slack_i) begin
+        nerr++;
+        if (fd != 0) $fwrite(fd, "X %0d BUSY busy_o low for %0d cycles while a job is outstanding\n", cycle_q, busy_slack_i);
+      end
+      if (busy_slack_i != 0 && busy_high_q == busy_slack_i) begin
+        nerr++;
+        if (fd != 0) $fwrite(fd, "X %0d BUSY busy_o high for %0d cycles while no job is outstanding\n", cycle_q, busy_slack_i);
+      end
       if (pend_q && !tcdm_req && !waive_rq4_i) begin
-        errs_q <= errs_q + 1;
+        nerr++;
         if (fd != 0) $fwrite(fd, "X %0d RQ-4 request withdrawn before grant: add=%08h wen=%0d\n",
                              cycle_q, pend_add_q, pend_wen_q);
       end else if (pend_q && tcdm_req &&
                    (tcdm_add != pend_add_q || tcdm_wen != pend_wen_q || tcdm_be != pend_be_q ||
                     tcdm_data != pend_data_q)) begin
-        errs_q <= errs_q + 1;
+        nerr++;
         if (fd != 0) $fwrite(fd, "X %0d RQ-3 request changed while waiting for grant: add %08h->%08h wen %0d->%0d be %0h->%0h data %0h->%0h\n",
                              cycle_q, pend_add_q, tcdm_add, pend_wen_q, tcdm_wen, pend_be_q, tcdm_be,
                              pend_data_q, tcdm_data);
       end
       if (tcdm_req && tcdm_add[1:0] != 2'b00) begin
-        errs_q <= errs_q + 1;
+        nerr++;
         if (fd != 0) $fwrite(fd, "X %0d ALIGN misaligned TCDM address %08h\n", cycle_q, tcdm_add);
       end
       pend_q      <= tcdm_req && !tcdm_gnt;
@@ -280,6 +363,8 @@ module redmule_harness #(
       pend_be_q   <= tcdm_be;
       pend_data_q <= tcdm_data;
     end
+    errs_q <= errs_q + nerr;
+    if (fd != 0 && flush_i && nerr != 0) $fflush(fd);
   end
   assign proto_errs_o = errs_q;
 
@@ -308,6 +393,4 @@ module redmule_harness #(
                         (budget_limit_i != 0 && gnt_cycles_q >= budget_limit_i) ? 2'd2 : 2'd0;
   assign hang_o = job_active_i && hang_cause_o != 2'd0;
 
-  logic unused;
-  assign unused = tcdm_r_ready;
 endmodule

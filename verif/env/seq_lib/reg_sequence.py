@@ -12,7 +12,7 @@ it triggers is checked by the scoreboard like any other. Per round it:
   triggers it; while it runs, acquires and triggers a second job (queued) and
   reads ACQUIRE again (-1: both contexts busy), STATUS and RUNNING_JOB;
 * writes the read-only ACQUIRE, STATUS, RUNNING_JOB and FINISHED (ignored);
-* polls STATUS until the first job's byte drops, reads FINISHED (1), waits
+* polls STATUS until the first job's byte drops (or its event came), reads FINISHED (1), waits
   for both events, then reads FINISHED (2 after two jobs, or saturated at 2
   after four, then 0: read-clears) and RUNNING_JOB;
 * writes TRIGGER with no context reserved (ignored).
@@ -61,7 +61,7 @@ class RegAccessSequence(JobSequence):
             await self._trigger(rec2)
             for off in (R.ACQUIRE, R.STATUS, R.RUNNING_JOB, R.STATUS | 0x100):
                 await env.read_reg(core, off)
-            await self._poll_until_idle(core, rec.job_id % 2)
+            await self._poll_until_idle(core, rec)
             for rec_ in (rec, rec2):
                 await First(rec_.done.wait(), env.watchdog.fired.wait())
                 if rec_.state != "done":
@@ -103,7 +103,7 @@ class RegAccessSequence(JobSequence):
 
     async def _trigger(self, rec):
         env = self.env
-        await env.responder.apply(rec.job.grant)
+        await env.tcdm.responder.apply(rec.job.grant)
         rec.serial = False
         item = await env.write_reg(rec.core, R.TRIGGER, 0)
         rec.trigger_cycle = item.cycle
@@ -112,12 +112,15 @@ class RegAccessSequence(JobSequence):
         env.job_ap.write(rec)
         env.arm_watchdog()
 
-    async def _poll_until_idle(self, core, ctx):
-        """Software that polls STATUS (context ``ctx``'s byte) instead of sleeping on the event."""
-        env = self.env
-        for _ in range(100_000):
+    async def _poll_until_idle(self, core, rec):
+        """Software that polls STATUS (its context's byte) instead of sleeping on the event.
+
+        It stops when the byte drops or the job's event came (a STATUS that never drops is the
+        control model's REG_STATUS error, a job that never ends the watchdog's).
+        """
+        env, ctx = self.env, rec.job_id % 2
+        while rec.state == "triggered" and not env.watchdog.fired.is_set():
             item = await env.read_reg(core, R.STATUS)
-            if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF or env.watchdog.fired.is_set():
+            if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF:
                 return
-            await ClockCycles(env.dut.clk_i, self.rng.randint(4, 32))
-        env.logger.error("STATUS never dropped to 0 while polling")
+            await First(ClockCycles(env.dut.clk_i, self.rng.randint(4, 32)), rec.done.wait())

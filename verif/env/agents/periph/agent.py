@@ -6,10 +6,12 @@ The driver does not own the pins: it hands each access to the
 
 from __future__ import annotations
 
-from pyuvm import uvm_agent, uvm_driver, uvm_sequencer
+from pyuvm import uvm_sequencer
+
+from redmule_verif.env.component import Agent, Driver
 
 
-class PeriphDriver(uvm_driver):
+class PeriphDriver(Driver):
     def build_phase(self):
         self.arbiter = self.cdb_get("periph_arbiter")
 
@@ -20,7 +22,7 @@ class PeriphDriver(uvm_driver):
             self.seq_item_port.item_done()
 
 
-class PeriphAgent(uvm_agent):
+class PeriphAgent(Agent):
     """Agent of core ``core`` (set through the config db key 'core' before build)."""
 
     def build_phase(self):

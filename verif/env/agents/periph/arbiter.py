@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import cocotb
 from cocotb.triggers import Event, FallingEdge, ReadOnly
-from pyuvm import uvm_component
 
+
+from redmule_verif.env.component import Component
 from redmule_verif.seeding import py_rng
 
 
-class PeriphArbiter(uvm_component):
+class PeriphArbiter(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
         self.dut = self.cdb_get("dut")
@@ -28,7 +29,6 @@ class PeriphArbiter(uvm_component):
         self.pending = []          # [(item, done_event)]
         self.wake = Event()
         self.monitor = None        # PeriphMonitor, set by the env
-        self.errors = []
 
     def start_of_simulation_phase(self):
         d = self.dut
@@ -91,17 +91,13 @@ class PeriphArbiter(uvm_component):
         rid = int(d.periph_r_id_o.value)
         want = (1 << item.core) & ((1 << len(d.periph_id_i)) - 1)
         if not valid:
-            self._error(f"register port: no periph_r_valid_o one cycle after the granted "
+            self.check_error("PERIPH_NO_RVALID", f"register port: no periph_r_valid_o one cycle after the granted "
                         f"{'write' if item.write else 'read'} of offset {item.offset:#05x} by core {item.core} "
                         f"(cycle {item.cycle})")
             item.rdata = None if not item.write else 0
             return
         if rid != want:
-            self._error(f"register port: periph_r_id_o={rid:#x} for the access of core {item.core} "
+            self.check_error("PERIPH_RID", f"register port: periph_r_id_o={rid:#x} for the access of core {item.core} "
                         f"(expected {want:#x}) at cycle {item.cycle}")
         item.rid = rid
         item.rdata = int(d.periph_r_data_o.value) if not item.write else 0
-
-    def _error(self, msg):
-        self.errors.append(msg)
-        self.logger.error(msg)

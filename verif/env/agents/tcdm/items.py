@@ -38,5 +38,5 @@ class EventPulse:
 @dataclasses.dataclass(frozen=True)
 class ProtocolViolation:
     cycle: int
-    rule: str          # RQ-3, RQ-4, ALIGN, RESP
+    rule: str          # RQ-3, RQ-4, ALIGN, RESP, COMB, BUSY (the harness's rules)
     text: str

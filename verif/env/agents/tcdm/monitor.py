@@ -1,4 +1,4 @@
-"""Publishes every accepted TCDM access and every protocol violation.
+"""Publishes every accepted TCDM access and every protocol violation, and proves it saw them all.
 
 The harness writes one trace line per accepted access, event pulse or rule
 broken (the per-cycle work stays in SystemVerilog); this monitor reads the new
@@ -7,27 +7,37 @@ and publishes them, in cycle order, on two analysis ports: ``ap``
 (:class:`TcdmAccess`) and ``violation_ap`` (:class:`ProtocolViolation`).
 Event pulses in the trace are for people reading it; the EventMonitor
 publishes them from the pins.
+
+The harness also counts every granted load and store and every violation,
+trace or no trace. :meth:`cross_check` (at every quiet point and at the end of
+the test) compares those counters with what the trace held: a trace that is
+missing (the simulator started without ``+tcdm_log=PATH``) or lost lines is a
+``TRACE`` error, never a silent pass of the footprint and protocol checks.
 """
 
 from __future__ import annotations
 
 import os
 
-from pyuvm import uvm_analysis_port, uvm_component
+from pyuvm import uvm_analysis_port
 
 from redmule_verif.env.agents.tcdm.items import ProtocolViolation, TcdmAccess
+from redmule_verif.env.component import Component
 
 
-class TcdmMonitor(uvm_component):
+class TcdmMonitor(Component):
     def build_phase(self):
         self.ap = uvm_analysis_port("ap", self)
         self.violation_ap = uvm_analysis_port("violation_ap", self)
-        self.path = self.cdb_get("tcdm_log")
+        self.dut = self.cdb_get("dut")
+        self.path = self.cdb_get("tcdm_cfg").trace_path
         self._fh = None
         self._partial = ""
         self.n_loads = 0
         self.n_stores = 0
+        self.n_violations = 0
         self.last_access = None
+        self.blind = False  # the cross-check failed once: reported, not repeated
 
     def poll(self) -> int:
         """Publish every complete trace line written since the last poll; returns how many."""
@@ -54,6 +64,7 @@ class TcdmMonitor(uvm_component):
                     self.n_stores += 1
                 self.ap.write(it)
             elif isinstance(it, ProtocolViolation):
+                self.n_violations += 1
                 self.violation_ap.write(it)
         return len(items)
 
@@ -72,7 +83,27 @@ class TcdmMonitor(uvm_component):
             return [ProtocolViolation(int(parts[1]), parts[2], " ".join(parts[3:]))]
         return []
 
+    def counted(self) -> tuple[int, int, int]:
+        """The harness's own counts: granted loads, granted stores, rule violations."""
+        d = self.dut
+        return int(d.n_loads_o.value), int(d.n_stores_o.value), int(d.proto_errs_o.value)
+
+    def cross_check(self, where: str) -> bool:
+        """Compare what the trace held with the harness's counters (call after a flush and a poll)."""
+        if self.blind:
+            return False
+        loads, stores, viol = self.counted()
+        seen = (self.n_loads, self.n_stores, self.n_violations)
+        if int(self.dut.trace_on_o.value) and seen == (loads, stores, viol):
+            return True
+        self.blind = True
+        why = ("the harness writes no trace (the simulator was started without +tcdm_log=PATH)"
+               if not int(self.dut.trace_on_o.value) else f"the trace {self.path} lost lines")
+        self.check_error("TRACE", f"TRACE {why}: at {where} the harness counted {loads} loads, {stores} stores and "
+                                  f"{viol} protocol violations, the monitor read {seen[0]}, {seen[1]} and {seen[2]}; "
+                                  f"the footprint and protocol checks saw only those")
+        return False
+
     def final_phase(self):
         if self._fh is not None:
             self._fh.close()
-

@@ -12,15 +12,16 @@ histogram of stall lengths.
 from __future__ import annotations
 
 from cocotb.triggers import RisingEdge
-from pyuvm import uvm_component
+
+from redmule_verif.env.component import Component
 
 MODES = {"always": 0, "random": 1, "bursty": 2, "banks": 3}
 
 
-class TcdmResponder(uvm_component):
+class TcdmResponder(Component):
     def build_phase(self):
         self.dut = self.cdb_get("dut")
-        self.cfg = self.cdb_get("env_cfg")
+        self.cfg = self.cdb_get("tcdm_cfg")
         self.profile = None
 
     def start_of_simulation_phase(self):
