@@ -14,7 +14,8 @@ File format (OpenTitan-style, one YAML mapping)::
         tests: [ops_formats, random_jobs]     # sequences that target it
         gap: ...                # optional: why no test targets it yet (then tests may be [])
         coverage: [job.op_x_fmt, fp_class]    # references (see below)
-        checks: [...]           # optional: checkers that verify it (text)
+        checks: [Z_MISMATCH]    # ids of the checks that enforce it (verif/env/checkers/CHECKS.yaml)
+        no_bins: ...            # why a testpoint has no coverage bins (required when it has none)
         targets:                # closure-loop hints, per bin
           - bins: "job.op_x_fmt/*/FP8ALT"     # a reference, globs allowed
             test: ops_formats
@@ -29,14 +30,17 @@ directed witness jobs: ``{file: "{coverage_dir}/closure_witnesses.yaml"}``).
 A coverage reference is ``"covergroup"``, ``"covergroup.coverpoint"``,
 ``"covergroup.cross"`` or ``"covergroup.item/bin"`` (the bin an fnmatch glob,
 e.g. ``"fp_class.op_fmt_z/*/FP8/+inf"``). Every testpoint names at least one
-test, and coverage or checks (protocol rules are verified by checkers, not by
-bins). ``knobs`` are the settings (GemmJob fields or sequence parameters)
+test and the checks that enforce it: ids of the environment's check table
+(``verif/env/checkers/CHECKS.yaml``; a name that is no check is an error, so
+the plan never claims a check that does not exist). A testpoint without
+coverage bins (protocol rules are verified by checkers, not by bins) must say
+why in ``no_bins``: it would otherwise close by construction. ``knobs`` are the settings (GemmJob fields or sequence parameters)
 a closure loop passes to the test.
 
 Functions
 ---------
 ``load_testplan(path=None)``                  parse (default: the packaged testplan.yaml)
-``validate_testplan(tp, cov, test_names, test_knobs=None)``
+``validate_testplan(tp, cov, test_names, test_knobs=None, check_ids=None)``
                                               every reference resolves in ``cov``
                                               (RedmuleCoverage or CoverageDB), every test
                                               is in ``test_names``, every covergroup is
@@ -54,6 +58,8 @@ import pathlib
 import re
 from collections.abc import Iterable, Mapping
 
+from redmule_verif.env.checkers.check_table import load_checks
+
 from .covergroup import CoverageDB, CoverageError
 
 __all__ = ["TestplanError", "DEFAULT_TESTPLAN", "load_testplan", "validate_testplan", "closure", "next_runs",
@@ -61,7 +67,7 @@ __all__ = ["TestplanError", "DEFAULT_TESTPLAN", "load_testplan", "validate_testp
 
 DEFAULT_TESTPLAN = pathlib.Path(__file__).with_name("testplan.yaml")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TP_KEYS = {"name", "desc", "spec", "stage", "tests", "coverage", "checks", "targets", "tags", "note", "gap"}
+_TP_KEYS = {"name", "desc", "spec", "stage", "tests", "coverage", "checks", "targets", "tags", "note", "gap", "no_bins"}
 _PLACEHOLDER = re.compile(r"\{(\d+)\}")
 _TARGET_KEYS = {"bins", "test", "knobs", "note"}
 
@@ -131,15 +137,19 @@ def _resolve(db: CoverageDB, ref) -> list[str]:
         raise TestplanError(str(e)) from None
 
 
-def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: Mapping | None = None) -> Mapping:
-    """Check the testplan against the declared coverage and the known tests.
+def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: Mapping | None = None,
+                      check_ids: Iterable[str] | None = None) -> Mapping:
+    """Check the testplan against the declared coverage, the known tests and the environment's checks.
 
     ``test_knobs`` (optional) maps a test name to the knob names it accepts; when
-    given, every knob of a target must be one of them. Raises TestplanError with
-    every problem found (one per line); returns ``tp`` when it is valid.
+    given, every knob of a target must be one of them. ``check_ids``: the checks
+    that exist (default: the rows of the environment's check table). Raises
+    TestplanError with every problem found (one per line); returns ``tp`` when it
+    is valid.
     """
     db = _db_of(cov)
     tests = set(test_names)
+    checks_known = set(check_ids) if check_ids is not None else set(load_checks())
     errors: list[str] = []
     src = tp.get("_source", "testplan") if isinstance(tp, Mapping) else "testplan"
 
@@ -200,6 +210,16 @@ def validate_testplan(tp: Mapping, cov, test_names: Iterable[str], test_knobs: M
             refs, checks = [], []
         if not refs and not checks:
             err(where, "maps to no coverage and no checks")
+        elif not checks:
+            err(where, "names no check that enforces it ('checks': ids of verif/env/checkers/CHECKS.yaml)")
+        for c in checks:
+            if c not in checks_known:
+                err(where, f"names check {c!r}, which does not exist (checks: {', '.join(sorted(checks_known))})")
+        no_bins = t.get("no_bins")
+        if not refs and checks and (not isinstance(no_bins, str) or not no_bins.strip()):
+            err(where, "has no coverage bins: say why in 'no_bins' (else it closes by construction)")
+        if refs and no_bins:
+            err(where, "has coverage bins and a 'no_bins' reason: drop one")
         tp_bins: set[str] = set()
         for ref in refs:
             try:

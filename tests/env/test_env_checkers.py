@@ -11,6 +11,7 @@ none of them can pass vacuously.
 
 import json
 import pathlib
+import re
 
 import pytest
 import yaml
@@ -86,3 +87,7 @@ def test_negative_control(fixture_sim, tmp_path, check):
     assert check in fired, f"{check} did not fire; fired: {sorted(fired)}\n" + _text(rec)
     others = fired - {check} - set(ctl.get("also", []))
     assert not others, f"{check}'s control also fired {sorted(others)}\n" + _text(rec)
+    # a user reads the component by its UVM path only, never with a Python object id
+    msgs = rec["summary"]["error_messages"]
+    assert msgs and all(re.match(r"\[uvm\.uvm_test_top(\.[a-z_0-9]+)*\] ", m) and not re.search(r"[a-z_]\d{6,}\]", m)
+                        for m in msgs), msgs[:3]

@@ -35,6 +35,8 @@ from redmule_verif.env import reg_model as R
 from redmule_verif.env.analysis import analysis_imp
 
 SLACK = 2
+#: the checks of this module (ids computed per register family in _check_of)
+CHECKS = ("REG_ACQUIRE", "REG_FINISHED", "REG_STATUS", "REG_RUNNING_JOB", "REG_READBACK", "REG_UNMAPPED")
 FREE, RESERVED, QUEUED, RUNNING = "FREE", "RESERVED", "QUEUED", "RUNNING"
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from redmule_verif.env.analysis import analysis_imp
 from redmule_verif.env.component import Component
 
-RULES = ("RQ-3", "RQ-4", "ALIGN", "RESP", "COMB", "BUSY")
+#: the harness's rules, each a check (tests/env/test_check_table.py keeps them equal to the harness)
+CHECKS = RULES = ("RQ-3", "RQ-4", "ALIGN", "RESP", "COMB", "BUSY")
 
 
 class ProtocolChecker(Component):

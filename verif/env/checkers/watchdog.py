@@ -17,6 +17,8 @@ from cocotb.triggers import RisingEdge
 
 from redmule_verif.env.component import Component
 
+CHECKS = ("HANG_NO_PROGRESS", "HANG_OVER_BUDGET")
+
 
 class Watchdog(Component):
     def build_phase(self):
