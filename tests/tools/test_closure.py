@@ -13,7 +13,6 @@ import json
 import pathlib
 import random
 
-import pytest
 
 from redmule_verif.cli import coverage as coverage_cmd
 from redmule_verif.env.testlist import all_tests
