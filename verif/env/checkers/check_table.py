@@ -69,7 +69,8 @@ def code_checks(root=ENV_DIR) -> tuple[set[str], list[str]]:
 
 def markdown(rows=None) -> str:
     rows = rows if rows is not None else load_checks()
-    out = ["| check | rule | where | spec | negative control (tests/env/test_env_checkers.py::test_negative_control[id]) |",
+    out = ["| check | rule | where | spec | negative control "
+           "(tests/env/test_env_checkers.py::test_negative_control[id]) |",
            "|---|---|---|---|---|"]
     for cid, row in rows.items():
         ctl = row["control"]

@@ -29,7 +29,6 @@ import copy
 import dataclasses
 
 
-
 from redmule_verif.env.component import Component
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.analysis import analysis_imp
@@ -55,6 +54,87 @@ class _State:
     order: list = dataclasses.field(default_factory=list)  # QUEUED/RUNNING context indices in trigger order
     finished: int = 0
     running_job: int | None = 0  # None: not predictable (after SOFT_CLEAR)
+
+
+# ------------------------------------------------------------------ spec section 3, as pure functions of the state
+
+def complete(s):
+    """The running job completes: its context FREE, FINISHED counts, the next QUEUED job runs."""
+    c = s.order.pop(0)
+    ctx = s.ctx[c]
+    ctx.state = FREE
+    s.finished = min(2, s.finished + 1)
+    s.running_job = ctx.job_id
+    if s.order:
+        nxt = s.ctx[s.order[0]]
+        nxt.state = RUNNING
+        s.running_job = nxt.job_id
+
+
+def read_value(s, item, commit):
+    """The value a read of ``item.offset`` returns in state ``s`` (None: not predictable); commit its side effects."""
+    off = item.offset & 0x3FF
+    sel, idx = off >> 8, off & 0xFF
+    if sel == 0 and idx == R.ACQUIRE:
+        if any(c.state == RESERVED for c in s.ctx):
+            return 0xFFFFFFFE
+        nxt = s.ctx[s.counter % 2]
+        if nxt.state != FREE:
+            return 0xFFFFFFFF
+        if commit:
+            nxt.state = RESERVED
+            nxt.job_id = s.counter
+            s.counter = (s.counter + 1) & 0xFF
+            return nxt.job_id
+        return s.counter
+    if sel == 0 and idx == R.FINISHED:
+        value = s.finished
+        if commit:
+            s.finished = 0
+        return value
+    if sel == 0 and idx == R.STATUS:
+        return sum((1 << (8 * c)) for c in range(2) if s.ctx[c].state in (QUEUED, RUNNING))
+    if sel == 0 and idx == R.RUNNING_JOB:
+        return s.running_job  # None: not predictable
+    if sel == 0 and idx == R.TRIGGER:
+        return 0
+    if sel == 0 and idx == R.SOFT_CLEAR:
+        return None  # the spec gives no read value for SOFT_CLEAR
+    if idx in R.JOB_REGS:
+        if sel == 0:
+            res = reserved(s)
+            return s.ctx[res].regs[idx] if res is not None else 0
+        if sel in (1, 2):
+            return s.ctx[sel - 1].regs[idx]
+        return 0
+    return 0  # unmapped offsets and context select 3
+
+
+def reserved(s):
+    """Index of the RESERVED context, or None."""
+    for i, c in enumerate(s.ctx):
+        if c.state == RESERVED:
+            return i
+    return None
+
+
+def reg_name(off):
+    """The register at ``off`` as a user reads it."""
+    names = {o: n for n, o, *_ in R.REGISTERS}
+    sel, idx = off >> 8, off & 0xFF
+    base = names.get(idx, f"offset {idx:#04x}")
+    return base if sel == 0 else f"{base} (context select {sel})"
+
+
+def check_of(off):
+    """The check (a row of CHECKS.yaml) that a wrong read of ``off`` fails."""
+    sel, idx = (off & 0x3FF) >> 8, off & 0xFF
+    if idx in R.JOB_REGS:
+        return "REG_READBACK"
+    if sel == 0:
+        return {R.ACQUIRE: "REG_ACQUIRE", R.FINISHED: "REG_FINISHED", R.STATUS: "REG_STATUS",
+                R.RUNNING_JOB: "REG_RUNNING_JOB"}.get(idx, "REG_UNMAPPED")
+    return "REG_UNMAPPED"
 
 
 class CtrlModel(Component):
@@ -116,26 +196,14 @@ class CtrlModel(Component):
         if not s.order:
             return  # a spurious event: the scoreboard reports it
         self.before_completion = (cycle, copy.deepcopy(s))
-        self._completion(s)
-
-    @staticmethod
-    def _completion(s):
-        c = s.order.pop(0)
-        ctx = s.ctx[c]
-        ctx.state = FREE
-        s.finished = min(2, s.finished + 1)
-        s.running_job = ctx.job_id
-        if s.order:
-            nxt = s.ctx[s.order[0]]
-            nxt.state = RUNNING
-            s.running_job = nxt.job_id
+        complete(s)
 
     def _check_read(self, cycle, item):
         """Predict the read; near a completion either order of the two is accepted."""
         self.checked_reads += 1
-        pred = self._read(copy.deepcopy(self.s), item, commit=False)
+        pred = read_value(copy.deepcopy(self.s), item, commit=False)
         if pred is None or pred == item.rdata:
-            self._read(self.s, item, commit=True)
+            read_value(self.s, item, commit=True)
             return
         alternatives = []
         # the completion that was just applied may not have happened yet for this read
@@ -148,24 +216,24 @@ class CtrlModel(Component):
         for alt in alternatives:
             if alt == "before":
                 trial = copy.deepcopy(self.before_completion[1])
-                if self._read(copy.deepcopy(trial), item, commit=False) == item.rdata:
-                    self._read(trial, item, commit=True)
-                    self._completion(trial)
+                if read_value(copy.deepcopy(trial), item, commit=False) == item.rdata:
+                    read_value(trial, item, commit=True)
+                    complete(trial)
                     self.s = trial
                     return
             else:
                 trial = copy.deepcopy(self.s)
-                self._completion(trial)
-                if self._read(copy.deepcopy(trial), item, commit=False) == item.rdata:
+                complete(trial)
+                if read_value(copy.deepcopy(trial), item, commit=False) == item.rdata:
                     self.before_completion = (upcoming[0], copy.deepcopy(self.s))
                     self.buffer.remove(upcoming)
-                    self._read(trial, item, commit=True)
+                    read_value(trial, item, commit=True)
                     self.s = trial
                     return
-        self._error(self._check_of(item.offset), f"REG read of {self._name(item.offset)} by core {item.core} in cycle {item.cycle} "
-                    f"returned {item.rdata:#010x}, expected {pred:#010x}")
+        self._error(check_of(item.offset), f"REG read of {reg_name(item.offset)} by core {item.core} in cycle "
+                                           f"{item.cycle} returned {item.rdata:#010x}, expected {pred:#010x}")
         if (item.offset & 0x3FF) != R.ACQUIRE:
-            self._read(self.s, item, commit=True)  # its side effects (FINISHED clears) still happen
+            read_value(self.s, item, commit=True)  # its side effects (FINISHED clears) still happen
         self._resync(item)
 
     # ------------------------------------------------------------------ model
@@ -174,7 +242,7 @@ class CtrlModel(Component):
         mask = sum(0xFF << (8 * b) for b in range(4) if be >> b & 1)
         if off in (R.TRIGGER, R.SOFT_CLEAR) and be != 0xF:
             self.enabled = False
-            reason = f"a write to {self._name(off)} with partial byte enables {be:#x} (outside the spec's rules)"
+            reason = f"a write to {reg_name(off)} with partial byte enables {be:#x} (outside the spec's rules)"
             self.predictions_off = {"cycle": item.cycle, "reason": reason}
             self.logger.warning("register predictions OFF from cycle %s until reset: %s; reads are no longer "
                                 "checked", item.cycle, reason)
@@ -191,7 +259,7 @@ class CtrlModel(Component):
                     ctx.regs = {o: 0 for o in R.JOB_REGS}
             self.before_completion = None
             return
-        res = self._reserved(s)
+        res = reserved(s)
         if off == R.TRIGGER:
             if item.data == 0 and res is not None:
                 ctx = s.ctx[res]
@@ -208,43 +276,6 @@ class CtrlModel(Component):
             regs = s.ctx[res].regs
             regs[off] = (regs[off] & ~mask) | (item.data & mask)
 
-    def _read(self, s, item, commit):
-        off = item.offset & 0x3FF
-        sel, idx = off >> 8, off & 0xFF
-        if sel == 0 and idx == R.ACQUIRE:
-            if any(c.state == RESERVED for c in s.ctx):
-                return 0xFFFFFFFE
-            nxt = s.ctx[s.counter % 2]
-            if nxt.state != FREE:
-                return 0xFFFFFFFF
-            if commit:
-                nxt.state = RESERVED
-                nxt.job_id = s.counter
-                s.counter = (s.counter + 1) & 0xFF
-                return nxt.job_id
-            return s.counter
-        if sel == 0 and idx == R.FINISHED:
-            value = s.finished
-            if commit:
-                s.finished = 0
-            return value
-        if sel == 0 and idx == R.STATUS:
-            return sum((1 << (8 * c)) for c in range(2) if s.ctx[c].state in (QUEUED, RUNNING))
-        if sel == 0 and idx == R.RUNNING_JOB:
-            return s.running_job  # None: not predictable
-        if sel == 0 and idx == R.TRIGGER:
-            return 0
-        if sel == 0 and idx == R.SOFT_CLEAR:
-            return None  # the spec gives no read value for SOFT_CLEAR
-        if idx in R.JOB_REGS:
-            if sel == 0:
-                res = self._reserved(s)
-                return s.ctx[res].regs[idx] if res is not None else 0
-            if sel in (1, 2):
-                return s.ctx[sel - 1].regs[idx]
-            return 0
-        return 0  # unmapped offsets and context select 3
-
     def _resync(self, item):
         """After a mismatch, adopt what the DUT said where it defines state (no cascade of errors)."""
         off = item.offset & 0x3FF
@@ -257,30 +288,6 @@ class CtrlModel(Component):
             nxt = s.ctx[item.rdata % 2]
             nxt.state, nxt.job_id = RESERVED, item.rdata
             s.counter = (item.rdata + 1) & 0xFF
-
-    @staticmethod
-    def _reserved(s):
-        for i, c in enumerate(s.ctx):
-            if c.state == RESERVED:
-                return i
-        return None
-
-    @staticmethod
-    def _name(off):
-        names = {o: n for n, o, *_ in R.REGISTERS}
-        sel, idx = off >> 8, off & 0xFF
-        base = names.get(idx, f"offset {idx:#04x}")
-        return base if sel == 0 else f"{base} (context select {sel})"
-
-    @staticmethod
-    def _check_of(off):
-        sel, idx = (off & 0x3FF) >> 8, off & 0xFF
-        if idx in R.JOB_REGS:
-            return "REG_READBACK"
-        if sel == 0:
-            return {R.ACQUIRE: "REG_ACQUIRE", R.FINISHED: "REG_FINISHED", R.STATUS: "REG_STATUS",
-                    R.RUNNING_JOB: "REG_RUNNING_JOB"}.get(idx, "REG_UNMAPPED")
-        return "REG_UNMAPPED"
 
     def _error(self, check, msg):
         self.errors.append(msg)

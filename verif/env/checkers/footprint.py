@@ -60,7 +60,8 @@ class FootprintChecker(Component):
         for done in reversed(self.records):
             z0, z1 = done.z_range
             if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a in addrs):
-                self._violate("STORE_AFTER_EVENT", f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
+                self._violate("STORE_AFTER_EVENT",
+                              f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
                               f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
                 return True
         return False
@@ -81,7 +82,8 @@ class FootprintChecker(Component):
         if acc.load:
             lo, hi = acc.addr, acc.addr + self.width
             if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
-                self._violate("LOAD_OUTSIDE_FOOTPRINT", f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
+                self._violate("LOAD_OUTSIDE_FOOTPRINT",
+                              f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
                               f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}")
         else:
             z0, z1 = rec.z_range
@@ -89,7 +91,8 @@ class FootprintChecker(Component):
             if outside and self._late_store(acc, outside):
                 return
             if outside:
-                self._violate("STORE_OUTSIDE_Z", f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
+                self._violate("STORE_OUTSIDE_Z",
+                              f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
                               f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
                               f"(access {acc.addr:#x} be={acc.be:#x})")
             else:

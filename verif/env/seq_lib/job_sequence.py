@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Event, First, RisingEdge, ValueChange
+from cocotb.triggers import ClockCycles, Event, First, ValueChange
 from pyuvm import uvm_sequence
 
 from redmule_verif.model import ref

@@ -13,7 +13,6 @@ clocked in Python while accesses are pending.
 
 from __future__ import annotations
 
-import cocotb
 from cocotb.triggers import Event, FallingEdge, ReadOnly
 
 
