@@ -16,6 +16,7 @@ import re
 import pytest
 import yaml
 
+from redmule_verif.flow import triage
 from redmule_verif.sim.build import build, run_cocotb
 from redmule_verif.sim.runner import env_config, run_test
 
@@ -91,3 +92,20 @@ def test_negative_control(fixture_sim, tmp_path, check):
     msgs = rec["summary"]["error_messages"]
     assert msgs and all(re.match(r"\[uvm\.uvm_test_top(\.[a-z_0-9]+)*\] ", m) and not re.search(r"[a-z_]\d{6,}\]", m)
                         for m in msgs), msgs[:3]
+    # triage gets every report structured: the check, the cycle it fired in, and the root cause names it
+    detail = [d for d in rec["summary"]["errors_detail"] if d["check"] == check]
+    assert detail and all(isinstance(d["cycle"], int) for d in detail), rec["summary"]["errors_detail"]
+    assert triage.root_cause(rec).check in {check, *ctl.get("also", [])}
+
+
+def test_a_waived_check_is_reported_but_does_not_fail(fixture_sim, tmp_path):
+    """--waive Z_MISMATCH:reason demotes the check (a report catcher): counted as waived, never lost."""
+    rec = _run(fixture_sim, tmp_path, knobs={"corrupt_z": True},
+               env={"REDMULE_WAIVE": json.dumps({"Z_MISMATCH": "known bug RM-1"})})
+    assert rec["status"] == "pass", _text(rec)
+    s = rec["summary"]
+    assert s["waived"] == {"Z_MISMATCH": 2} and s["checks_fired"] == {}
+    assert all(d["waived"] == "known bug RM-1" for d in s["errors_detail"]) and s["errors_detail"]
+    # the same run without the waiver fails on that check
+    rec = _run(fixture_sim, tmp_path / "unwaived", knobs={"corrupt_z": True})
+    assert rec["status"] == "fail" and set(rec["summary"]["checks_fired"]) == {"Z_MISMATCH"}

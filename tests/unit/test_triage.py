@@ -24,15 +24,15 @@ def test_root_cause_is_the_earliest_error_not_the_first_logged():
 
 
 def test_ties_go_to_the_check_closest_to_the_port():
-    rec = _rec([_err("HANG", 500, stream="x", phase="load"), _err("PROTOCOL", 500, rule="RQ-3")])
-    assert T.root_signature(rec) == "PROTOCOL rule=RQ-3"
+    rec = _rec([_err("HANG_NO_PROGRESS", 500, stream="X", phase="load"), _err("RQ-3", 500)])
+    assert T.root_signature(rec) == "RQ-3"
 
 
 def test_hang_buckets_separate_stream_phase_and_queue():
-    a = T.root_signature(_rec([_err("HANG", 10, stream="w", phase="load", queued=1)]))
-    b = T.root_signature(_rec([_err("HANG", 10, stream="z", phase="store", queued=0)]))
-    c = T.root_signature(_rec([_err("HANG", 99, stream="w", phase="load", queued=1, detail="other")]))
-    assert a != b and a == c == "HANG stream=w phase=load queued=1"
+    a = T.root_signature(_rec([_err("HANG_OVER_BUDGET", 10, stream="W", phase="load", queued=1)]))
+    b = T.root_signature(_rec([_err("HANG_OVER_BUDGET", 10, stream="Z", phase="store", queued=0)]))
+    c = T.root_signature(_rec([_err("HANG_OVER_BUDGET", 99, stream="W", phase="load", queued=1, detail="other")]))
+    assert a != b and a == c == "HANG_OVER_BUDGET stream=W phase=load queued=1"
 
 
 def test_op_and_format_of_one_job_do_not_split_a_cause():
@@ -69,10 +69,13 @@ def test_unknown_scope_joins_the_one_compatible_bucket():
 def test_messages_without_structure_are_classified():
     rec = {"status": "fail", "first_errors": [
         "[uvm_test_top.env.scoreboard] Z MISMATCH in job #1 id=1 core=7 ADDMIN FP8ALT M=4 N=4 K=4: 3 of 16",
-        "[uvm_test_top.env.watchdog] HANG over budget; the DUT stopped at cycle 4000: busy_o=1"]}
+        "[uvm_test_top.env.watchdog] HANG over budget: 9 granting cycles used; the DUT stopped at cycle 4000: "
+        "busy_o=1; stream=W phase=load queued=0",
+        "[uvm.uvm_test_top.env.ctrl] REG read of STATUS by core 6 in cycle 57 returned 0x101, expected 0x1"]}
     evs = T.events_of(rec)
-    assert [e.check for e in evs] == ["Z_MISMATCH", "HANG"]
+    assert [e.check for e in evs] == ["Z_MISMATCH", "HANG_OVER_BUDGET", "REG_STATUS"]
     assert evs[0].job == 1 and evs[0].attrs["op"] == "ADDMIN"
+    assert evs[1].signature() == "HANG_OVER_BUDGET stream=W phase=load queued=0" and evs[2].cycle == 57
 
 
 def test_crash_and_timeout_are_root_causes():
@@ -82,8 +85,8 @@ def test_crash_and_timeout_are_root_causes():
 
 
 def test_waived_checks_are_never_the_root_cause():
-    rec = _rec([dict(_err("TIMING", 5, 0), waived="not cycle-matched"), _err("HANG", 90, stream="x", phase="load")])
-    assert T.root_signature(rec) == "HANG stream=x phase=load"
+    rec = _rec([dict(_err("TIMING", 5, 0), waived="not cycle-matched"), _err("HANG_NO_PROGRESS", 90, stream="X", phase="load")])
+    assert T.root_signature(rec) == "HANG_NO_PROGRESS stream=X phase=load"
 
 
 def test_known_issues_file(tmp_path):
@@ -91,7 +94,7 @@ def test_known_issues_file(tmp_path):
     f.write_text("issues:\n- id: RM-1\n  title: store past Z\n  match: '^STORE_OUTSIDE_Z'\n  link: https://example.org/1\n")
     issues = T.load_known_issues(f)
     assert T.known_issue_of("STORE_OUTSIDE_Z side=after", issues).id == "RM-1"
-    assert T.known_issue_of("HANG stream=x", issues) is None
+    assert T.known_issue_of("HANG_NO_PROGRESS stream=X", issues) is None
     f.write_text("- id: A\n  match: '('\n")
     with pytest.raises(T.KnownIssuesError, match=r"entry 1: match '\(' is not a regular expression"):
         T.load_known_issues(f)

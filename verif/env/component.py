@@ -12,24 +12,51 @@ Every error a check reports goes through :meth:`PathLogged.check_error` with
 the check's id (a row of ``checkers/CHECKS.yaml``): the message is logged as
 an error (the first ``limit`` of each check; the rest are counted), and the
 run's summary lists how often each check fired (``checks_fired``), so a
-negative control can prove that exactly its own check fired.
+negative control can prove that exactly its own check fired. Each report is
+also kept structured (``DETAIL``: check, cycle, job, the attributes that
+separate causes) for triage, which buckets runs by root cause.
+
+Waivers (``REDMULE_WAIVE``, a JSON object check -> reason, from ``--waive
+CHECK:REASON``) demote a check to a warning, as UVM's report catchers do: it
+is counted in ``WAIVED`` and reported as waived, never silently dropped.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import logging
+import os
+
+import cocotb
 
 from pyuvm import uvm_agent, uvm_component, uvm_driver, uvm_env, uvm_test
 
 
 #: check id -> times it fired in this test (reset by the base test at build)
 FIRED: collections.Counter = collections.Counter()
+#: check id -> times it fired while waived
+WAIVED: collections.Counter = collections.Counter()
+#: structured reports: {check, message, cycle, job, attrs, waived}, the first REPORT_LIMIT of each check
+DETAIL: list = []
+#: check id -> reason (REDMULE_WAIVE)
+WAIVERS: dict = {}
 REPORT_LIMIT = 5
 
 
 def reset_fired():
     FIRED.clear()
+    WAIVED.clear()
+    DETAIL.clear()
+    WAIVERS.clear()
+    WAIVERS.update(json.loads(os.environ.get("REDMULE_WAIVE") or "{}"))
+
+
+def _cycle():
+    try:
+        return int(cocotb.top.cycle_o.value)
+    except Exception:  # no simulator (unit tests) or a top without the harness's cycle counter
+        return None
 
 
 class PathLogged:
@@ -44,10 +71,22 @@ class PathLogged:
                     old.removeHandler(h)
         return name
 
-    def check_error(self, check: str, msg: str, limit: int = REPORT_LIMIT) -> None:
-        """Check ``check`` fired: log ``msg`` as an error (the first ``limit`` times, then once a note)."""
-        FIRED[check] += 1
-        n = FIRED[check]
+    def check_error(self, check: str, msg: str, limit: int = REPORT_LIMIT, job=None, **attrs) -> None:
+        """Check ``check`` fired: log ``msg`` as an error (the first ``limit`` times, then once a note).
+
+        ``job``: the index of the job it concerns; ``attrs``: what separates its cause (triage).
+        """
+        waived = WAIVERS.get(check)
+        counter = WAIVED if waived else FIRED
+        counter[check] += 1
+        n = counter[check]
+        if n <= limit:
+            DETAIL.append({"check": check, "message": msg.splitlines()[0][:400] if msg else "", "cycle": _cycle(),
+                           "job": job, "attrs": attrs, "waived": waived})
+        if waived:
+            if n <= limit:
+                self.logger.warning("WAIVED %s (%s): %s", check, waived, msg)
+            return
         if n <= limit:
             self.logger.error(msg)
         elif n == limit + 1:

@@ -94,7 +94,7 @@ class RedmuleEnv(Env):
             self.regs[c].map.set_sequencer(agent.seqr, PeriphRegAdapter(f"adapter{c}", core=c))
         self.arbiter.monitor = self.periph_mon
         self.evt_mon.sync_with(self.tcdm.monitor)
-        self.watchdog.sync_with(self.tcdm.monitor)
+        self.watchdog.sync_with(self.tcdm.monitor, self.scoreboard)
         self.scoreboard.memory = self.tcdm.memory
         self.job_ap.connect(self.scoreboard.job_export)
         self.job_ap.connect(self.footprint.job_export)

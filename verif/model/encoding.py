@@ -39,6 +39,9 @@ OPS: dict[str, int] = {
     "MINMAX": 7,
 }
 OP_NAMES: dict[int, str] = {c: n for n, c in OPS.items()}
+#: GEMM-op -> its datapath family (f1, f2 of spec section 4): what a bug in one unit shares
+OP_FAMILY: dict[str, str] = {"MATMUL": "fma", "GEMM": "fma", "ADDMAX": "add-minmax", "ADDMIN": "add-minmax",
+                             "MULMAX": "mul-minmax", "MULMIN": "mul-minmax", "MAXMIN": "minmax", "MINMAX": "minmax"}
 
 # --------------------------------------------------------------------------
 # Formats (spec section 4)

@@ -84,7 +84,8 @@ class FootprintChecker(Component):
             if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
                 self._violate("LOAD_OUTSIDE_FOOTPRINT",
                               f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
-                              f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}")
+                              f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}",
+                              job=rec.index, **self._nearest(rec, lo, hi))
         else:
             z0, z1 = rec.z_range
             outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
@@ -94,10 +95,26 @@ class FootprintChecker(Component):
                 self._violate("STORE_OUTSIDE_Z",
                               f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
                               f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
-                              f"(access {acc.addr:#x} be={acc.be:#x})")
+                              f"(access {acc.addr:#x} be={acc.be:#x})", job=rec.index,
+                              side="before" if outside[0] < z0 else "after",
+                              dist="adjacent" if min(abs(a - z0) if a < z0 else a - z1 + 1 for a in outside)
+                              <= self.width else "far")
             else:
                 rec.last_store_cycle = acc.cycle
 
-    def _violate(self, check, msg):
+    def _nearest(self, rec, lo, hi) -> dict:
+        """Which matrix a stray load is nearest to, on which side, and whether it is adjacent (triage)."""
+        best = None
+        for name, (s, e) in rec.ranges.items():
+            if e <= s or (name == "Y" and rec.job.op == "MATMUL"):
+                continue
+            dist, side = (s - hi, "before") if hi <= s else (lo - e, "after")
+            if best is None or dist < best[0]:
+                best = (dist, name, side)
+        if best is None:
+            return {}
+        return {"matrix": best[1], "side": best[2], "dist": "adjacent" if best[0] < self.width else "far"}
+
+    def _violate(self, check, msg, job=None, **attrs):
         self.violations.append(msg)
-        self.check_error(check, msg)
+        self.check_error(check, msg, job=job, **attrs)

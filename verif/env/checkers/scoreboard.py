@@ -23,6 +23,8 @@ unsupported format have nothing to compare: they are counted in
 
 from __future__ import annotations
 
+import collections
+
 import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, RisingEdge
@@ -30,6 +32,7 @@ from pyuvm import uvm_analysis_port
 
 from redmule_verif.env.component import Component
 from redmule_verif.model import ref
+from redmule_verif.model.encoding import OP_FAMILY
 from redmule_verif.env.analysis import analysis_imp
 from redmule_verif.coverage.fpclass import fp_class
 
@@ -64,6 +67,7 @@ class Scoreboard(Component):
         self.memory = None  # TcdmMemory, set by the env
         self.outstanding = []  # triggered, not yet completed, in trigger order
         self.records = []
+        self.results = {}  # job index -> pass / fail / zero
         self.checked = 0
         self.mismatches = 0
         self.failures = []
@@ -93,7 +97,7 @@ class Scoreboard(Component):
         rec.state = "done"
         if pulse.core != rec.core:
             self._fail("EVT_CORE", f"event of {rec.describe()} went to core {pulse.core} at cycle {pulse.cycle}, "
-                       f"but core {rec.core} triggered it")
+                       f"but core {rec.core} triggered it", job=rec.index)
         self.pending_checks += 1
         cocotb.start_soon(self._check_after_event(rec))
 
@@ -119,6 +123,7 @@ class Scoreboard(Component):
         job = rec.job
         if rec.zero_job:  # no data: its checks are the footprint's (no traffic) and the event's
             self.zero_jobs += 1
+            self.results[rec.index] = "zero"
             self.result_ap.write((rec, True))
             return True
         z0, z1 = rec.z_range
@@ -128,9 +133,11 @@ class Scoreboard(Component):
         bad = np.argwhere(actual != expected)
         self.checked += 1
         if len(bad) == 0:
+            self.results[rec.index] = "pass"
             self.result_ap.write((rec, True))
             return True
         self.mismatches += 1
+        self.results[rec.index] = "fail"
         lines = [f"Z MISMATCH in {rec.describe()} (seed {self.cfg.seed}): {len(bad)} of {actual.size} "
                  f"elements differ"]
         for m, k in bad[:MAX_LISTED]:
@@ -139,7 +146,10 @@ class Scoreboard(Component):
             lines.append(f"  z[{m}][{k}]: expected {e:#0{width + 2}x} ({fp_class(e, job.fmt)}) "
                          f"actual {a:#0{width + 2}x} ({fp_class(a, job.fmt)}): {difference_kind(e, a, job.fmt)}")
         lines.append("  job: " + job.to_json())
-        self._fail("Z_MISMATCH", "\n".join(lines))
+        kinds = collections.Counter(_pattern(difference_kind(int(expected[m, k]), int(actual[m, k]), job.fmt))
+                                    for m, k in bad)
+        self._fail("Z_MISMATCH", "\n".join(lines), job=rec.index, pattern=kinds.most_common(1)[0][0],
+                   where="all" if len(bad) == actual.size else "some")
         self.result_ap.write((rec, False))
         return False
 
@@ -188,6 +198,28 @@ class Scoreboard(Component):
         self.logger.info("scoreboard: %d jobs compared, %d mismatching, %d zero jobs", self.checked, self.mismatches,
                          self.zero_jobs)
 
-    def _fail(self, check, msg):
+    def outcomes(self) -> list[dict]:
+        """One entry per triggered job: what it was and how it ended (triage contrasts them)."""
+        out = []
+        for rec in self.records:
+            j = rec.job
+            status = self.results.get(rec.index) or ("aborted" if rec.state == "aborted" else "incomplete")
+            out.append({"job": rec.index, "op": j.op, "family": OP_FAMILY.get(j.op, j.op), "fmt": j.fmt,
+                        "core": rec.core, "grant": rec.grant_kind, "serial": rec.serial, "status": status})
+        return out
+
+    def _fail(self, check, msg, job=None, **attrs):
         self.failures.append(msg)
-        self.check_error(check, msg)
+        self.check_error(check, msg, job=job, **attrs)
+
+
+def _pattern(kind: str) -> str:
+    """A difference kind as a triage pattern: nan / sign / ulp1 / ulp-few / large."""
+    if kind.startswith("NaN encoding"):
+        return "nan-encoding"
+    if kind.startswith("NaN"):
+        return "nan"
+    if kind.startswith("sign"):
+        return "sign-of-zero"
+    n = int(kind.split()[0])
+    return "ulp1" if n == 1 else "ulp-few" if n <= 8 else "large"

@@ -26,7 +26,9 @@ class Watchdog(Component):
         self.cfg = self.cdb_get("env_cfg")
         self.fired = self.cdb_get("hang_event")  # shared: whoever waits for a job gives up when it is set
         self.reason = ""
+        self.dw_bytes = self.cfg.eng.dw // 8
         self.tcdm_monitor = None  # what the DUT did before it hung is published first (sync_with)
+        self.scoreboard = None    # the outstanding jobs: where the hang is (triage attributes)
 
     def start_of_simulation_phase(self):
         d = self.dut
@@ -35,8 +37,31 @@ class Watchdog(Component):
         d.budget_limit_i.value = 0
         d.progress_clr_i.value = 0
 
-    def sync_with(self, tcdm_monitor):
+    def sync_with(self, tcdm_monitor, scoreboard=None):
         self.tcdm_monitor = tcdm_monitor
+        self.scoreboard = scoreboard
+
+    def where(self) -> dict:
+        """Where the DUT stopped, as triage attributes: the stream of the last access (the matrix of
+        the oldest outstanding job it fell in), the phase (loading before the first store, storing
+        after it) and how many jobs were queued behind the running one."""
+        d = self.dut
+        outstanding = list(self.scoreboard.outstanding) if self.scoreboard is not None else []
+        if not outstanding:
+            return {"queued": 0}
+        rec = outstanding[0]
+        addr, load = int(d.last_add_o.value), bool(int(d.last_wen_o.value))
+        stream = "none"
+        if rec.accesses:
+            stream = "other"
+            for name, (s, e) in rec.ranges.items():
+                if (name == "Z") != (not load):
+                    continue  # loads read X, W, Y; stores write Z (Y and Z share their bytes)
+                if s < addr + self.dw_bytes and addr < e:
+                    stream = name
+                    break
+        phase = "start" if not rec.accesses else ("store" if rec.last_store_cycle >= 0 else "load")
+        return {"stream": stream, "phase": phase, "queued": len(outstanding) - 1}
 
     def arm(self, budget: int):
         """A job is outstanding; ``budget`` granting cycles for everything outstanding (0 = none)."""
@@ -65,7 +90,11 @@ class Watchdog(Component):
                            f"{'load' if int(d.last_wen_o.value) else 'store'} at {int(d.last_add_o.value):#x}, "
                            f"{int(d.since_hs_o.value)} cycles since the last handshake, "
                            f"{int(d.n_loads_o.value)} loads and {int(d.n_stores_o.value)} stores so far")
-            self.check_error("HANG_NO_PROGRESS" if cause == 1 else "HANG_OVER_BUDGET", self.reason)
+            where = self.where()
+            self.reason += "; " + " ".join(f"{k}={v}" for k, v in where.items())
+            job = self.scoreboard.outstanding[0].index if self.scoreboard is not None and self.scoreboard.outstanding \
+                else None
+            self.check_error("HANG_NO_PROGRESS" if cause == 1 else "HANG_OVER_BUDGET", self.reason, job=job, **where)
             d.busy_slack_i.value = 0
             self.disarm()
             self.fired.set()
