@@ -275,15 +275,16 @@ def test_plan_runs_default_and_suite():
     from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
 
     eng, mem = EngineConfig(), MemoryConfig()
-    label, runs = qplan.plan_runs(None, eng, mem, seeds=1) if False else (None, None)
+    # the default: the nightly suite
+    label, runs = qplan.plan_runs(None, eng, mem, seeds=1)
+    assert runs and label.startswith("nightly") and all(r.est_s > 0 for r in runs)
     # a suite file of our own: deterministic seeds, estimates filled in, duplicates dropped
     suite = REPO / "sequences" / "suites" / "smoke.yaml"
-    if suite.exists():
-        label, runs = qplan.plan_runs(str(suite), eng, mem, seeds=1)
-        assert runs and all(r.est_s > 0 for r in runs)
-        assert len({r.key for r in runs}) == len(runs)
-        again = qplan.plan_runs(str(suite), eng, mem, seeds=1)[1]
-        assert [r.key for r in again] == [r.key for r in runs]
+    label, runs = qplan.plan_runs(str(suite), eng, mem, seeds=1)
+    assert runs and all(r.est_s > 0 for r in runs)
+    assert len({r.key for r in runs}) == len(runs)
+    again = qplan.plan_runs(str(suite), eng, mem, seeds=1)[1]
+    assert [r.key for r in again] == [r.key for r in runs]
 
 
 # --------------------------------------------------------------------------- real kills (simulation)
