@@ -13,6 +13,7 @@ import json
 import os
 
 from redmule_verif.model.encoding import MEM_BASE, MEM_WORDS
+from redmule_verif.model.profile import SPEC, Profile
 from redmule_verif.sequences.items import EngineConfig, MemoryConfig
 
 
@@ -37,6 +38,7 @@ class EnvConfig:
     busy_slack: int = 16             # BUSY rule: cycles busy_o may disagree with the job state (0 = off)
     drain_cycles: int = 1000         # end of test: cycles to wait for pending checks before DRAIN_TIMEOUT
     acquire_retry_limit: int = 100_000  # cycles of -1/-2 ACQUIRE answers before ACQUIRE_STUCK
+    profile: Profile = SPEC          # the RTL's programming conventions (REDMULE_PROFILE, JSON)
 
     @classmethod
     def from_environment(cls, seed: int) -> "EnvConfig":
@@ -54,11 +56,13 @@ class EnvConfig:
         eng = EngineConfig(L=p("L", 12), H=p("H", 4), P=p("P", 3), N_CORES=p("N_CORES", 8))
         mem = MemoryConfig(base=p("MEM_BASE", MEM_BASE), size=4 * p("MEM_WORDS", MEM_WORDS))
         knobs = json.loads(os.environ.get("REDMULE_KNOBS", "{}") or "{}")
+        prof = os.environ.get("REDMULE_PROFILE")
         cfg = cls(eng=eng, mem=mem, seed=int(seed), test=os.environ.get("REDMULE_TEST", ""),
-                  knobs=knobs, n_periph_ids=p("ID_WIDTH", 8), out_dir=os.getcwd())
+                  knobs=knobs, n_periph_ids=p("ID_WIDTH", 8), out_dir=os.getcwd(),
+                  profile=Profile.from_json(prof) if prof else SPEC)
         for f in dataclasses.fields(cls):
             env = os.environ.get("REDMULE_" + f.name.upper())
-            if env is not None and f.name not in ("eng", "mem", "seed", "knobs", "test"):
+            if env is not None and f.name not in ("eng", "mem", "seed", "knobs", "test", "profile"):
                 cur = getattr(cfg, f.name)
                 if isinstance(cur, bool):
                     setattr(cfg, f.name, env.lower() in ("1", "true", "yes"))

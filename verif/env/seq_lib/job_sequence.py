@@ -43,7 +43,9 @@ class JobSequence(uvm_sequence):
 
     async def body(self):
         env = self.env
-        for group in groups(self.jobs):
+        # a profile without queued jobs (software clears the engine before each job) runs one at a time
+        plan = groups(self.jobs) if self.cfg.profile.queued_jobs else [[i] for i in range(len(self.jobs))]
+        for group in plan:
             if env.watchdog.fired.is_set():
                 break
             await self._run_group(group)
@@ -109,11 +111,18 @@ class JobSequence(uvm_sequence):
         self.prepare(rec)
         regs = env.regs[job.core]
         started.set()
+        prof = self.cfg.profile
+        if prof.soft_clear_before_job:  # the RTL's software clears the engine before every job
+            await env.soft_clear(job.core, prof.soft_clear_value)
+            await ClockCycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
         rec.job_id = await self.acquire(job.core)
-        # job registers, in a random order (spec: any order)
+        # job registers, in a random order (spec: any order) unless the profile fixes one
         values = [(R.X_PTR, job.x_base), (R.W_PTR, job.w_base), (R.Z_PTR, job.z_base),
                   (R.MK, job.reg_mk), (R.N_REG, job.reg_n), (R.CFG, job.reg_cfg)]
-        self.rng.shuffle(values)
+        self.rng.shuffle(values)  # drawn either way: the random stream does not depend on the profile
+        if prof.register_order:
+            order = [getattr(R, name) for name in prof.register_order]
+            values.sort(key=lambda v: order.index(v[0]))
         for off, val in values:
             await regs.by_offset(off).write(val, map=regs.map)
         idle_events = [ev for ev in job.control if ev.phase == "idle"]
@@ -150,7 +159,7 @@ class JobSequence(uvm_sequence):
 
     def _has_follower(self, rec):
         nxt = rec.index + 1
-        return nxt < len(self.jobs) and self.jobs[nxt].launch != "serial"
+        return self.cfg.profile.queued_jobs and nxt < len(self.jobs) and self.jobs[nxt].launch != "serial"
 
     async def poll_status(self, rec):
         """Software that polls STATUS (its context's byte) instead of sleeping on the event.
