@@ -15,6 +15,7 @@ import pathlib
 import shlex
 import traceback
 
+from redmule_verif.flow import triage
 from redmule_verif.flow.signature import crash_hint, signature
 
 PROG = "redmule-verif"
@@ -71,11 +72,16 @@ def run_record(spec: RunSpec, rec: dict | None, build_args=(), status: str | Non
         "first_errors": [e[:MAX_MESSAGE] for e in (rec.get("first_errors") or [])],
         "trace_sha256": summary.get("trace_sha256"),
     }
+    # what triage needs: every distinct error (check, cycle, job, attributes), how each job ended, waivers
+    for key in ("errors_detail", "job_outcomes", "waived", "checks_fired"):
+        if summary.get(key):
+            out[key] = summary[key]
     if spec.env:
         out["env"] = spec.env
     if out["status"] == "error":
         out["crash_hint"] = crash_hint(out["log"])
     out["signature"] = signature(out)
+    out["root_cause"] = triage.root_signature(out)
     return out
 
 
@@ -86,7 +92,7 @@ def tool_error_record(spec: RunSpec, exc: BaseException, build_args=()) -> dict:
                                          f"{traceback.format_exc()}"[:MAX_MESSAGE],
            "repro": "", "log": str(spec.dir / "sim.log"), "waves": None, "knobs": spec.knobs,
            "timeout": spec.timeout, "dir": str(spec.dir), "first_errors": [], "trace_sha256": None}
-    rec["signature"] = f"ERROR regression tool error {type(exc).__name__}"
+    rec["signature"] = rec["root_cause"] = f"ERROR regression tool error {type(exc).__name__}"
     try:
         rec["repro"] = repro_line(spec.test, spec.seed, build_args, spec.knobs or None, spec.env)
     except Exception:  # noqa: BLE001 - the record matters more than its repro line
