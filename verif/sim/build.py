@@ -139,6 +139,8 @@ class Sim:
     files: list
     build_seconds: float
     cached: bool
+    #: environment every run on this simulator gets (the DUT's profile and waivers: DutOptions.run_env)
+    run_env: dict = dataclasses.field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- sources
@@ -302,7 +304,8 @@ def build(config: SimConfig, cache_root: str | os.PathLike | None = None, jobs: 
         seconds = round(time.monotonic() - t0, 2)
         stamp.write_text(json.dumps({
             "key": key, "top": config.top, "parameters": dict(config.parameters),
-            "defines": dict(config.defines), "waves": config.waves, "coverage": config.coverage,
+            "defines": dict(config.defines), "extra_args": list(config.extra_args), "waves": config.waves,
+            "coverage": config.coverage,
             "files": [str(f) for f in files], "verilator": verilator_version(), "seconds": seconds,
         }, indent=1))
         return done(False, seconds)

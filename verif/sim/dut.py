@@ -1,6 +1,7 @@
 """The DUT options of every command, in one place: ``--rtl --top -P --mem-kib --no-dut-params --build-dir
---cxx-opt`` -> :class:`DutOptions` -> the build configuration (:meth:`DutOptions.sim_config`) and back to
-command-line words for repro lines (:meth:`DutOptions.cli_args`).
+--cxx-opt --define --verilator-arg --profile --waive`` -> :class:`DutOptions` -> the build configuration
+(:meth:`DutOptions.sim_config`), the environment of every run (:meth:`DutOptions.run_env`: the profile's
+conventions and the waivers) and back to command-line words for repro lines (:meth:`DutOptions.cli_args`).
 
 A new DUT option is one argument in :func:`add_dut_options`, one field of
 :class:`DutOptions` (read in :meth:`DutOptions.from_args`), and its effect in
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import pathlib
 
+from redmule_verif.flow.triage import parse_waivers
 from redmule_verif.model.encoding import MEM_BASE, MEM_BYTES
+from redmule_verif.model.profile import ProfileError, load_profile
 from redmule_verif.sequences.items.job import EngineConfig, MemoryConfig
 from redmule_verif.sim.build import build
 from redmule_verif.sim.paths import DEFAULT_RTL
@@ -43,6 +47,15 @@ def add_dut_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cxx-opt", choices=CXX_OPTS, default=None,
                    help="C++ optimisation of the simulator (default: the build layer's -O2; O0 compiles about "
                         "4x faster, for short runs)")
+    g.add_argument("--define", action="append", metavar="NAME[=VALUE]", default=None,
+                   help="a Verilog define for the build (repeatable), e.g. --define TARGET_VERILATOR")
+    g.add_argument("--verilator-arg", action="append", metavar="ARG", default=None,
+                   help="an extra Verilator option (repeatable; one word each), e.g. --verilator-arg=-Wno-BLKANDNBLK")
+    g.add_argument("--profile", metavar="NAME|FILE", default=None,
+                   help="the RTL's programming conventions (verif/model/profiles: spec, published; or a YAML "
+                        "file); default spec")
+    g.add_argument("--waive", action="append", metavar="CHECK:REASON", default=None,
+                   help="demote one check to a warning, with the reason (repeatable; recorded in the results)")
 
 
 def parse_params(items) -> dict:
@@ -59,6 +72,18 @@ def parse_params(items) -> dict:
         except ValueError:
             raise UsageError(f"-P {item!r}: the value must be an integer") from None
     return params
+
+
+def parse_defines(items) -> tuple[tuple[str, str], ...]:
+    out = {}
+    for item in items or []:
+        name, _, value = str(item).partition("=")
+        name = name.strip()
+        if not name or not name.replace("_", "a").isalnum() or name[0].isdigit():
+            raise UsageError(f"--define {item!r}: expected NAME or NAME=VALUE with a Verilog identifier, "
+                             "e.g. --define TARGET_VERILATOR")
+        out[name] = value
+    return tuple(sorted(out.items()))
 
 
 def _rtl_paths(paths) -> tuple[str, ...]:
@@ -82,6 +107,10 @@ class DutOptions:
     dut_params: bool = True
     build_dir: str | None = None
     cxx_opt: str | None = None
+    defines: tuple[tuple[str, str], ...] = ()
+    verilator_args: tuple[str, ...] = ()
+    profile: str | None = None   # a profile name or an absolute YAML path; None = the spec
+    waivers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_args(cls, args) -> "DutOptions":
@@ -91,11 +120,22 @@ class DutOptions:
             raise UsageError(f"--mem-kib {mem_kib}: legal 1 .. 16384")
         opt = getattr(args, "cxx_opt", None)
         build_dir = getattr(args, "build_dir", None)
+        profile = getattr(args, "profile", None)
+        if profile and pathlib.Path(profile).is_file():
+            profile = str(pathlib.Path(profile).resolve())
+        try:
+            load_profile(profile)
+            waivers = tuple(sorted(parse_waivers(getattr(args, "waive", None)).items()))
+        except (ProfileError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
         return cls(rtl=_rtl_paths(getattr(args, "rtl", None) or ()), top=getattr(args, "top", DEFAULT_TOP),
                    params=tuple(sorted(parse_params(getattr(args, "param", None)).items())), mem_kib=mem_kib,
                    dut_params=not getattr(args, "no_dut_params", False),
                    build_dir=str(pathlib.Path(build_dir).resolve()) if build_dir else None,
-                   cxx_opt=None if opt in (None, "", "default") else opt)
+                   cxx_opt=None if opt in (None, "", "default") else opt,
+                   defines=parse_defines(getattr(args, "define", None)),
+                   verilator_args=tuple(getattr(args, "verilator_arg", None) or ()),
+                   profile=None if profile in (None, "", "spec") else profile, waivers=waivers)
 
     def replace(self, **kw) -> "DutOptions":
         return dataclasses.replace(self, **kw)
@@ -116,9 +156,12 @@ class DutOptions:
         """The build configuration: the harness around the RTL."""
         try:
             cfg = env_config(rtl=self.rtl_paths, top=self.top, parameters=self.parameters, mem_words=self.mem_words,
-                             mem_base=MEM_BASE, waves=waves, coverage=coverage, dut_params=self.dut_params)
+                             mem_base=MEM_BASE, waves=waves, coverage=coverage, dut_params=self.dut_params,
+                             defines=dict(self.defines))
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        if self.verilator_args:
+            cfg = cfg.with_(extra_args=tuple(cfg.extra_args) + self.verilator_args)
         if self.cxx_opt:  # appended after the build layer's -O2: the last -O wins
             cfg = cfg.with_(extra_args=tuple(cfg.extra_args) + ("-CFLAGS", f"-{self.cxx_opt}"))
         return cfg
@@ -129,6 +172,7 @@ class DutOptions:
         if not quiet:
             print(f"building {self.top} ({'waves' if waves else 'no waves'}) ...", flush=True)
         sim = build(cfg, cache_root=self.build_dir)
+        sim.run_env = self.run_env()
         if not quiet:
             print(f"build {'cached' if sim.cached else 'done'}: {sim.dir} ({sim.build_seconds:.1f} s)", flush=True)
         return sim
@@ -151,14 +195,33 @@ class DutOptions:
             out += ["--build-dir", self.build_dir]
         if cxx_opt and self.cxx_opt:
             out += ["--cxx-opt", self.cxx_opt]
+        for k, v in self.defines:
+            out += ["--define", f"{k}={v}" if v else k]
+        for a in self.verilator_args:
+            out += [f"--verilator-arg={a}"]
+        if self.profile:
+            out += ["--profile", self.profile]
+        for k, v in self.waivers:
+            out += ["--waive", f"{k}:{v}"]
         return out
+
+    def run_env(self) -> dict:
+        """What every run of this DUT gets in its environment: the profile and the waivers."""
+        env = {}
+        if self.profile:
+            env["REDMULE_PROFILE"] = load_profile(self.profile).to_json()
+        if self.waivers:
+            env["REDMULE_WAIVE"] = json.dumps(dict(self.waivers), sort_keys=True)
+        return env
 
     def build_info(self, sim) -> dict:
         """What results.json records of the DUT and its build."""
         return {"rtl": self.rtl_paths, "top": self.top,
                 "parameters": sim.config.params, "mem_kib": self.mem_kib, "dut_params": self.dut_params,
                 "key": sim.key, "dir": str(sim.dir), "cached": sim.cached, "build_seconds": sim.build_seconds,
-                "cxx_opt": self.cxx_opt or "O2", "args": self.cli_args()}
+                "cxx_opt": self.cxx_opt or "O2", "defines": dict(self.defines),
+                "verilator_args": list(self.verilator_args), "profile": self.profile or "spec",
+                "waivers": dict(self.waivers), "args": self.cli_args()}
 
     def engine(self) -> EngineConfig:
         """The engine geometry the parameters give."""

@@ -63,6 +63,7 @@ def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, time
     env = {"REDMULE_TEST": test, "REDMULE_SEED": str(int(seed)), "REDMULE_KNOBS": json.dumps(knobs or {})}
     if assert_cycles:
         env["REDMULE_ASSERT_CYCLES"] = "1"
+    env.update(getattr(sim, "run_env", None) or {})  # the DUT's profile and waivers (DutOptions.run_env)
     env.update(extra_env or {})
     res = run_cocotb(sim, module, python_path=python_path, testcase=test, seed=seed, test_dir=out, extra_env=env,
                      timeout=timeout, waves=waves, plusargs=["+tcdm_log=tcdm_trace.log", *plusargs])

@@ -133,7 +133,7 @@ class JobSequence(uvm_sequence):
             triggered.set()
             return
         await env.tcdm.responder.apply(job.grant)
-        rec.serial = job.launch == "serial" and not self._has_follower(rec)
+        rec.serial = (job.launch == "serial" or not self.cfg.profile.queued_jobs) and not self._has_follower(rec)
         item = await self.env.write_reg(job.core, R.TRIGGER, 0)
         rec.trigger_cycle = item.cycle
         rec.state = "triggered"
