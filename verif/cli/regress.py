@@ -8,9 +8,11 @@ import pathlib
 import sys
 
 from redmule_verif.cli.common import PROG
+from redmule_verif.flow.triage import KnownIssuesError, load_known_issues
 from redmule_verif.flow.results_io import load_results
 from redmule_verif.sim.build import BuildError
 from redmule_verif.sim.dut import DutOptions, UsageError
+from redmule_verif.tools.characterise.characterise import Characteriser
 from redmule_verif.tools.closure.loop import LOOP_DEFAULTS, loop_command
 from redmule_verif.tools.regress.plan import default_base_seed, plan
 from redmule_verif.tools.regress.report import archive_previous, history_files, write_build_failure
@@ -39,6 +41,14 @@ def add_arguments(p) -> None:
                    "is closed or --budget is spent, and compare with unbiased runs on the same budget")
     p.add_argument("--budget", type=float, default=10.0, metavar="MINUTES",
                    help="wall-clock budget of --until-closure (default 10)")
+    p.add_argument("--known-issues", metavar="FILE", default=None,
+                   help="YAML list of known bugs ({id, title, match (regex on the root cause), status, link}): "
+                        "their buckets are marked known, not new")
+    p.add_argument("--fail-on", choices=("any", "new"), default="any",
+                   help="exit 1 on any failure (default) or only when a bucket is new (not known, not seen before)")
+    p.add_argument("--characterise", type=int, default=3, metavar="N",
+                   help="shrink the first failure of the first N new buckets and rerun it under variations "
+                        "(grant stalls, alone, SOFT_CLEAR before, format, cores) to say what it needs (0: never)")
 
 
 def _until_closure(args) -> int:
@@ -78,7 +88,8 @@ def main(args) -> int:
     dut = DutOptions.from_args(args)
     try:
         suite = load_suite(args.suite, eng=dut.engine(), mem=dut.memory())
-    except SuiteError as exc:
+        known = load_known_issues(args.known_issues) if args.known_issues else []
+    except (SuiteError, KnownIssuesError) as exc:
         print(f"{PROG} regress: {exc}", file=sys.stderr)
         return 2
     out = pathlib.Path(args.out).resolve()  # run directories must be absolute (the simulator runs inside them)
@@ -97,5 +108,7 @@ def main(args) -> int:
         return 2
     reg = Regression(suite, runs, sim, out, dut.build_info(sim), dut.cli_args(), jobs=args.jobs,
                      previous=previous, rerun_failures=args.rerun_failures,
-                     waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base)
+                     waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base,
+                     known=known, fail_on=args.fail_on, characterise=Characteriser(dut, sim, out / "characterise"),
+                     characterise_max=args.characterise)
     return reg.run()

@@ -198,6 +198,17 @@ def root_signature(record: dict) -> str:
     return ev.signature()
 
 
+def cause_signature(record: dict) -> str:
+    """The root cause without the job-mix contrast (ops/formats): what stays the same while a failure is
+    shrunk or varied (a shrunk job list has nothing left to contrast)."""
+    if record.get("status") == "pass":
+        return ""
+    ev = root_cause(record)
+    if ev is None:
+        return "FAIL with no error recorded"
+    return ev.signature()
+
+
 def _parse_sig(sig: str) -> tuple[str, dict]:
     head, *rest = sig.split(" ")
     return head, dict(p.split("=", 1) for p in rest if "=" in p)

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from redmule_verif.coverage.redmule_cov import RedmuleCoverage
 from redmule_verif.coverage.testplan import closure, load_testplan
+from redmule_verif.flow import triage
 from redmule_verif.flow.records import FAILING, MAX_MESSAGE
 from redmule_verif.flow.results_io import atomic_write, load_results, write_json
 from redmule_verif.tools.regress.suite import Suite
@@ -17,7 +18,15 @@ from redmule_verif.tools.regress.suite import Suite
 RESULTS_SCHEMA = "redmule-verif/regress-results/1"
 
 
-def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dict] = ()) -> dict:
+def bucket_key(r: dict) -> str:
+    """A run's bucket before merging: its root cause (older records: the first error's signature)."""
+    return r.get("root_cause") or r.get("signature") or ""
+
+
+def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dict] = (),
+              known: list[triage.KnownIssue] = ()) -> dict:
+    """Counts, rates and failure buckets: one bucket per root cause (triage), each marked known (a known
+    issue matches it), seen (an earlier regression had it) or new; new buckets first."""
     counts = {k: 0 for k in ("pass", "fail", "error", "timeout", "interrupted", "skipped")}
     for r in runs:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
@@ -25,24 +34,39 @@ def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dic
     old_sigs = set()
     for prev in previous:
         for r in prev.get("runs", []):
-            if r.get("signature"):
-                old_sigs.add(r["signature"])
+            if r.get("status") in FAILING:
+                old_sigs.add(bucket_key(r))
+    failing = [r for r in runs if r["status"] in FAILING]
+    merged = triage.merge_buckets([bucket_key(r) for r in failing])
     buckets: dict[str, dict] = {}
-    for r in runs:
-        if r["status"] not in FAILING:
-            continue
-        b = buckets.setdefault(r["signature"], {
-            "signature": r["signature"], "count": 0, "status": r["status"], "tests": [],
-            "new": bool(previous) and r["signature"] not in old_sigs,
-            "first": {"test": r["test"], "seed": r["seed"], "message": r["message"][:1000], "repro": r["repro"],
-                      "log": r["log"], "waves": r.get("waves")},
-            "runs": []})
+    for r in failing:
+        key = merged[bucket_key(r)]
+        b = buckets.get(key)
+        if b is None:
+            issue = triage.known_issue_of(key, known)
+            seen = key in old_sigs
+            b = buckets[key] = {
+                "signature": key, "count": 0, "status": r["status"], "tests": [], "checks": [],
+                "known": {"id": issue.id, "title": issue.title, "status": issue.status, "link": issue.link}
+                if issue else None,
+                "seen": seen, "new": issue is None and not seen,
+                "first": {"test": r["test"], "seed": r["seed"], "message": r["message"][:1000], "repro": r["repro"],
+                          "log": r["log"], "waves": r.get("waves"), "first_error": r.get("signature", ""),
+                          "knobs": r.get("knobs") or {}, "dir": r.get("dir")},
+                "runs": []}
         b["count"] += 1
         if r["test"] not in b["tests"]:
             b["tests"].append(r["test"])
+        for ev in triage.distinct(triage.events_of(r)):  # every distinct error kind the bucket's runs showed
+            if ev.check not in b["checks"]:
+                b["checks"].append(ev.check)
         b["runs"].append({"test": r["test"], "seed": r["seed"], "repro": r["repro"]})
     jobs = sum(int(r.get("jobs_checked") or 0) for r in runs)
     cycles = sum(int(r.get("sim_cycles") or 0) for r in runs)
+    waived: dict[str, int] = {}
+    for r in runs:
+        for k, n in (r.get("waived") or {}).items():
+            waived[k] = waived.get(k, 0) + n
     return {
         "planned": planned, "finished": len(runs), **counts, "completed": completed,
         "pass_rate": round(counts["pass"] / completed, 4) if completed else None,
@@ -50,8 +74,11 @@ def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dic
         "run_wall_s": round(sum(float(r.get("wall_s") or 0) for r in runs), 1),
         "jobs_checked": jobs, "sim_cycles": cycles,
         "jobs_per_hour": round(jobs * 3600 / elapsed) if elapsed > 0 else None,
-        "buckets": sorted(buckets.values(), key=lambda b: (-b["count"], b["signature"])),
+        "buckets": sorted(buckets.values(), key=lambda b: (not b["new"], b["known"] is not None, -b["count"],
+                                                           b["signature"])),
         "new_buckets": sum(1 for b in buckets.values() if b["new"]),
+        "known_buckets": sum(1 for b in buckets.values() if b["known"]),
+        "waived": waived,
     }
 
 
@@ -176,8 +203,11 @@ def print_summary(res: dict, out: pathlib.Path, stream, interrupted: bool) -> No
         p.write(f"coverage: testplan {cov['testplan_percent']:.1f} % ({len(cov['closed'])} testpoints closed, "
                 f"{len(cov['open'])} open), functional {cov['functional_percent']:.1f} %\n")
     for b in s["buckets"]:
-        p.write(f"  {b['count']:3d} x {b['status'].upper():<7} {'NEW ' if b['new'] else ''}{b['signature']}\n"
+        tag = "NEW " if b["new"] else (f"known {b['known']['id']} " if b.get("known") else "")
+        p.write(f"  {b['count']:3d} x {b['status'].upper():<7} {tag}{b['signature']}\n"
                 f"        repro: {b['first']['repro']}\n")
+        if b.get("characterised"):
+            p.write(f"        needs: {b['characterised'].get('line', '')}\n")
     p.write(f"results: {out / 'results.json'}  junit: {out / 'junit.xml'}  "
             f"report: {out / 'report.html'}\n")
     p.flush()

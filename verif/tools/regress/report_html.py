@@ -121,17 +121,33 @@ def render(results: dict, previous: list[dict] = ()) -> str:
     out.append("<div>" + trend_svg(pts, "pass", "pass rate") + trend_svg(pts, "closure", "testplan closure")
                + "</div>")
 
-    # buckets
+    # buckets: one per root cause, what is new tonight first
     out.append("<h2>Failure buckets</h2>")
     buckets = s.get("buckets", [])
     if not buckets:
         out.append("<p class='pass'>No failures.</p>")
     else:
-        out.append("<table><tr><th>#</th><th>count</th><th>status</th><th>signature</th><th>tests</th>"
+        fresh = [b for b in buckets if b.get("new")]
+        out.append(f"<p><b>{len(fresh)} new tonight</b>, {s.get('known_buckets', 0)} known issue(s), "
+                   f"{len(buckets) - len(fresh) - s.get('known_buckets', 0)} seen before; one bucket per root "
+                   f"cause (the earliest error of each run).</p>")
+        if s.get("waived"):
+            out.append("<p class='muted'>Waived checks (demoted to warnings): " + ", ".join(
+                f"{_e(k)} x{v}" for k, v in s["waived"].items()) + "</p>")
+        out.append("<table><tr><th>#</th><th>count</th><th>status</th><th>root cause</th><th>tests</th>"
                    "<th>first failure</th></tr>")
         for i, bk in enumerate(buckets, 1):
+            kn = bk.get("known")
             tag = ("<span class='new'>NEW</span>" if bk.get("new") else
-                   ("<span class='seen'>seen before</span>" if results.get("previous") else ""))
+                   f"<span class='seen'>known <a href='{_e(kn['link'])}'>{_e(kn['id'])}</a>: {_e(kn['title'])} "
+                   f"({_e(kn['status'])})</span>" if kn else "<span class='seen'>seen before</span>")
+            ch = bk.get("characterised") or {}
+            if ch.get("line") or ch.get("error"):
+                tag += f"<div><b>needs:</b> {_e(ch.get('line') or ch.get('error'))}</div>"
+            if ch.get("job_file"):
+                tag += f"<div>shrunk job: <code>{_e(ch['job_file'])}</code></div>"
+            if bk.get("checks"):
+                tag += f"<div class='muted'>errors seen in these runs: {_e(', '.join(bk['checks']))}</div>"
             f = bk["first"]
             repros = "".join(f"<pre>{_e(r['repro'])}</pre>" for r in bk.get("runs", [])[:5])
             more = len(bk.get("runs", [])) - 5

@@ -15,8 +15,8 @@ from redmule_verif.flow.records import MAX_MESSAGE, RunSpec
 from redmule_verif.flow.results_io import atomic_write, write_json
 from redmule_verif.tools.regress.plan import longest_first
 from redmule_verif.tools.regress.progress import Progress
-from redmule_verif.tools.regress.report import (RESULTS_SCHEMA, coverage_summary, junit_xml, print_summary,
-                                                summarise)
+from redmule_verif.tools.regress.report import (RESULTS_SCHEMA, bucket_key, coverage_summary, junit_xml,
+                                                print_summary, summarise)
 from redmule_verif.tools.regress.report_html import render
 from redmule_verif.tools.regress.suite import Suite
 
@@ -29,7 +29,8 @@ class Regression:
     def __init__(self, suite: Suite, runs: list[RunSpec], sim, out: pathlib.Path, build_info: dict,
                  build_args: list[str], jobs: int = 2, previous: list[dict] = (), rerun_failures: int = 3,
                  waves_sim_factory=None, base_seed: int = 0, stream=None, quiet: bool = False,
-                 launcher: Launcher | None = None):
+                 launcher: Launcher | None = None, known: list = (), fail_on: str = "any",
+                 characterise=None, characterise_max: int = 0):
         self.suite = suite
         self.specs = runs
         self.out = pathlib.Path(out).resolve()
@@ -49,6 +50,11 @@ class Regression:
         self.coverage = None
         self.reruns: list[dict] = []
         self._lock = threading.Lock()
+        self.known = list(known)          # known issues (triage.KnownIssue): their buckets are not new
+        self.fail_on = fail_on            # "any": exit 1 on any failure; "new": only on new buckets
+        self.characterise = characterise  # callable(bucket) -> dict, for the first failure of new buckets
+        self.characterise_max = characterise_max
+        self.characterised: dict[str, dict] = {}
 
     # -- records and files
     def _on_interrupt(self, running: int) -> None:
@@ -62,15 +68,20 @@ class Regression:
 
     def results(self) -> dict:
         runs = [self.records[i] for i in sorted(self.records)]
-        summ = summarise(runs, len(self.specs), time.monotonic() - self.t0, self.previous)
+        summ = summarise(runs, len(self.specs), time.monotonic() - self.t0, self.previous, self.known)
+        for b in summ["buckets"]:
+            if b["signature"] in self.characterised:
+                b["characterised"] = self.characterised[b["signature"]]
         summ["interrupted_regression"] = self.interrupted
         if self.coverage is not None:
             summ["coverage"] = self.coverage
         if self.reruns:
             summ["reruns"] = self.reruns
-        new = {b["signature"] for b in summ["buckets"] if b["new"]}
+        new = {r["dir"] for b in summ["buckets"] if b["new"] for r in runs
+               if r["status"] in ("fail", "error", "timeout") and (r["test"], r["seed"]) in
+               {(x["test"], x["seed"]) for x in b["runs"]}}
         for r in runs:
-            r["new"] = r["signature"] in new
+            r["new"] = r["dir"] in new
         return {
             "schema": RESULTS_SCHEMA, "suite": self.suite.name,
             "suite_file": str(self.suite.path) if self.suite.path else None,
@@ -93,8 +104,8 @@ class Regression:
         picked, seen = [], set()
         for i in sorted(self.records):
             r = self.records[i]
-            if r["status"] in ("fail", "error") and r["signature"] not in seen:
-                seen.add(r["signature"])
+            if r["status"] in ("fail", "error") and bucket_key(r) not in seen:
+                seen.add(bucket_key(r))
                 if int(r.get("sim_cycles") or 0) > MAX_WAVES_CYCLES:  # a VCD of ~20 kB a cycle
                     r["rerun"] = {"skipped": f"{r['sim_cycles']} cycles: too long for a waves rerun; "
                                              f"use the repro line with --waves"}
@@ -147,6 +158,8 @@ class Regression:
                 self.interrupted = self.launcher.launch(longest_first(self.specs, self.previous), self._finished)
                 if not self.interrupted:
                     self._rerun_with_waves()
+                if not self.interrupted:
+                    self._characterise()
             except KeyboardInterrupt:
                 self.interrupted = True
                 self.launcher.stop.set()
@@ -161,4 +174,25 @@ class Regression:
             print_summary(res, self.out, self.progress.stream, self.interrupted)
         if self.interrupted:
             return 130
-        return 0 if all(r["status"] == "pass" for r in res["runs"]) and res["runs"] else 1
+        if not res["runs"]:
+            return 1
+        if self.fail_on == "new":
+            return 1 if res["summary"]["new_buckets"] else 0
+        return 0 if all(r["status"] == "pass" for r in res["runs"]) else 1
+
+    # -- characterisation of new buckets
+    def _characterise(self) -> None:
+        if self.characterise is None or self.characterise_max <= 0:
+            return
+        todo = [b for b in self.results()["summary"]["buckets"] if b["new"]][: self.characterise_max]
+        for b in todo:
+            self.progress.line(f"characterising bucket {b['signature']} (first failure {b['first']['test']} "
+                               f"seed {b['first']['seed']}) ...")
+            try:
+                self.characterised[b["signature"]] = self.characterise(b)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a characterisation problem never loses the results
+                self.characterised[b["signature"]] = {"error": f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]}
+            self.progress.line(f"  -> {self.characterised[b['signature']].get('line') or self.characterised[b['signature']].get('error')}")
+            self.write()
