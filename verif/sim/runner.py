@@ -15,18 +15,31 @@ import pathlib
 
 from redmule_verif.model.encoding import MEM_BASE, MEM_WORDS
 from redmule_verif.sim.build import SimConfig, run_cocotb
-from redmule_verif.sim.paths import DEFAULT_RTL, HARNESS
+from redmule_verif.sim.paths import ADAPTERS_DIR, DEFAULT_RTL, HARNESS
 
 TEST_MODULE = "redmule_verif.env.testcases"
 DUT_PARAMS = ("L", "H", "P", "N_CORES", "ID_WIDTH")
 
 
+def adapter_for(top: str) -> pathlib.Path | None:
+    """The project's adapter of that name (``sim/adapters/TOP.sv``), if there is one."""
+    path = ADAPTERS_DIR / f"{top}.sv"
+    return path if path.is_file() else None
+
+
 def env_config(rtl=None, top="redmule", parameters=None, mem_words=MEM_WORDS, mem_base=MEM_BASE,
-               waves=False, coverage=False, dut_params=True, defines=None) -> SimConfig:
-    """The harness around ``rtl`` (a .f list, files or a directory; default: the project's RTL)."""
+               waves=False, coverage=False, dut_params=True, defines=None, bender_targets=(),
+               bender_deps=()) -> SimConfig:
+    """The harness around ``rtl`` (a .f list, files, a directory, a Bender.yml or a parsed
+    FileList; default: the project's RTL). A ``top`` that names one of the project's
+    adapters (``sim/adapters/TOP.sv``, e.g. ``redmule_published``) brings the adapter in."""
     rtl = rtl or [DEFAULT_RTL]
-    if isinstance(rtl, (str, os.PathLike)):
+    if isinstance(rtl, (str, os.PathLike)) or not isinstance(rtl, (list, tuple)):
         rtl = [rtl]
+    adapter = adapter_for(top)
+    if adapter is not None and all(not isinstance(r, (str, os.PathLike)) or pathlib.Path(r).resolve() != adapter
+                                   for r in rtl):
+        rtl = list(rtl) + [adapter]
     params = {"L": 12, "H": 4, "P": 3, "N_CORES": 8, "ID_WIDTH": 8}
     params.update(parameters or {})
     params["MEM_WORDS"] = int(mem_words)
@@ -39,7 +52,7 @@ def env_config(rtl=None, top="redmule", parameters=None, mem_words=MEM_WORDS, me
         defs["DUT_NO_PARAMS"] = 1
     defs.update(defines or {})
     return SimConfig.make(list(rtl) + [HARNESS], "redmule_harness", parameters=params, defines=defs,
-                          waves=waves, coverage=coverage)
+                          waves=waves, coverage=coverage, bender_targets=bender_targets, bender_deps=bender_deps)
 
 
 def run_test(sim, test: str, seed: int, out_dir, knobs: dict | None = None, timeout: float | None = 600,
