@@ -71,17 +71,19 @@ class PathLogged:
                     old.removeHandler(h)
         return name
 
-    def check_error(self, check: str, msg: str, limit: int = REPORT_LIMIT, job=None, **attrs) -> None:
+    def check_error(self, check: str, msg: str, limit: int = REPORT_LIMIT, job=None, cycle=None, **attrs) -> None:
         """Check ``check`` fired: log ``msg`` as an error (the first ``limit`` times, then once a note).
 
-        ``job``: the index of the job it concerns; ``attrs``: what separates its cause (triage).
+        ``job``: the index of the job it concerns; ``cycle``: the cycle the violation happened in (default:
+        now; checks that learn of it later pass it, triage orders root causes by it); ``attrs``: what
+        separates its cause (triage).
         """
         waived = WAIVERS.get(check)
         counter = WAIVED if waived else FIRED
         counter[check] += 1
         n = counter[check]
         if n <= limit:
-            DETAIL.append({"check": check, "message": msg.splitlines()[0][:400] if msg else "", "cycle": _cycle(),
+            DETAIL.append({"check": check, "message": msg.splitlines()[0][:400] if msg else "", "cycle": _cycle() if cycle is None else int(cycle),
                            "job": job, "attrs": attrs, "waived": waived})
         if waived:
             if n <= limit:

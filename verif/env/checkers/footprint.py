@@ -62,7 +62,8 @@ class FootprintChecker(Component):
             if 0 <= done.event_cycle < acc.cycle and any(z0 <= a < z1 for a in addrs):
                 self._violate("STORE_AFTER_EVENT",
                               f"STORE AFTER EVENT: {done.describe()} signalled done in cycle {done.event_cycle} "
-                              f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}")
+                              f"but a store to its Z at {acc.addr:#x} was granted in cycle {acc.cycle}",
+                              job=done.index, cycle=acc.cycle)
                 return True
         return False
 
@@ -72,12 +73,13 @@ class FootprintChecker(Component):
             if not acc.load and self._late_store(acc):
                 return
             self._violate("ACCESS_NO_JOB", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
-                                           f"{acc.cycle} while no job was running")
+                                           f"{acc.cycle} while no job was running", cycle=acc.cycle)
             return
         rec.accesses += 1
         if rec.zero_job:
             self._violate("ZERO_JOB_TRAFFIC", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
-                                              f"{acc.cycle} by a zero job: {rec.describe()} must make no request")
+                                              f"{acc.cycle} by a zero job: {rec.describe()} must make no request",
+                          job=rec.index, cycle=acc.cycle)
             return
         if acc.load:
             lo, hi = acc.addr, acc.addr + self.width
@@ -85,7 +87,7 @@ class FootprintChecker(Component):
                 self._violate("LOAD_OUTSIDE_FOOTPRINT",
                               f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
                               f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}",
-                              job=rec.index, **self._nearest(rec, lo, hi))
+                              job=rec.index, cycle=acc.cycle, **self._nearest(rec, lo, hi))
         else:
             z0, z1 = rec.z_range
             outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
@@ -95,7 +97,7 @@ class FootprintChecker(Component):
                 self._violate("STORE_OUTSIDE_Z",
                               f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
                               f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
-                              f"(access {acc.addr:#x} be={acc.be:#x})", job=rec.index,
+                              f"(access {acc.addr:#x} be={acc.be:#x})", job=rec.index, cycle=acc.cycle,
                               side="before" if outside[0] < z0 else "after",
                               dist="adjacent" if min(abs(a - z0) if a < z0 else a - z1 + 1 for a in outside)
                               <= self.width else "far")
@@ -115,6 +117,6 @@ class FootprintChecker(Component):
             return {}
         return {"matrix": best[1], "side": best[2], "dist": "adjacent" if best[0] < self.width else "far"}
 
-    def _violate(self, check, msg, job=None, **attrs):
+    def _violate(self, check, msg, job=None, cycle=None, **attrs):
         self.violations.append(msg)
-        self.check_error(check, msg, job=job, **attrs)
+        self.check_error(check, msg, job=job, cycle=cycle, **attrs)

@@ -28,4 +28,4 @@ class ProtocolChecker(Component):
 
     def write_violation(self, v):
         self.violations.append(v)
-        self.check_error(v.rule, f"PROTOCOL {v.rule} violated in cycle {v.cycle}: {v.text}")
+        self.check_error(v.rule, f"PROTOCOL {v.rule} violated in cycle {v.cycle}: {v.text}", cycle=v.cycle)

@@ -87,17 +87,19 @@ class Scoreboard(Component):
 
     def write_event(self, pulse):
         if pulse.bit != 0:
-            self._fail("EVT1", f"evt_o[{pulse.core}][1] pulsed at cycle {pulse.cycle}: that bit is unused by the spec")
+            self._fail("EVT1", f"evt_o[{pulse.core}][1] pulsed at cycle {pulse.cycle}: that bit is unused by the spec",
+                       cycle=pulse.cycle)
             return
         if not self.outstanding:
-            self._fail("EVT_SPURIOUS", f"event for core {pulse.core} at cycle {pulse.cycle} with no job outstanding")
+            self._fail("EVT_SPURIOUS", f"event for core {pulse.core} at cycle {pulse.cycle} with no job outstanding",
+                       cycle=pulse.cycle)
             return
         rec = self.outstanding.pop(0)
         rec.event_cycle = pulse.cycle
         rec.state = "done"
         if pulse.core != rec.core:
             self._fail("EVT_CORE", f"event of {rec.describe()} went to core {pulse.core} at cycle {pulse.cycle}, "
-                       f"but core {rec.core} triggered it", job=rec.index)
+                       f"but core {rec.core} triggered it", job=rec.index, cycle=pulse.cycle)
         self.pending_checks += 1
         cocotb.start_soon(self._check_after_event(rec))
 
@@ -148,7 +150,8 @@ class Scoreboard(Component):
         lines.append("  job: " + job.to_json())
         kinds = collections.Counter(_pattern(difference_kind(int(expected[m, k]), int(actual[m, k]), job.fmt))
                                     for m, k in bad)
-        self._fail("Z_MISMATCH", "\n".join(lines), job=rec.index, pattern=kinds.most_common(1)[0][0],
+        self._fail("Z_MISMATCH", "\n".join(lines), job=rec.index, cycle=rec.event_cycle,
+                   pattern=kinds.most_common(1)[0][0],
                    where="all" if len(bad) == actual.size else "some")
         self.result_ap.write((rec, False))
         return False
@@ -171,7 +174,7 @@ class Scoreboard(Component):
         if (self.cfg.assert_cycles and rec.serial and rec.grant_kind == "always" and self._compute_bound(job)
                 and cycles > self.cfg.cycle_tolerance * exp):
             self._fail("TIMING", f"TIMING {rec.describe()} took {cycles} cycles, more than {self.cfg.cycle_tolerance} x "
-                       f"expected_cycles = {self.cfg.cycle_tolerance * exp:.0f}")
+                       f"expected_cycles = {self.cfg.cycle_tolerance * exp:.0f}", job=rec.index, cycle=rec.event_cycle)
 
     def _compute_bound(self, job) -> bool:
         """True when the timing model applies: the job's memory beats fit well inside its compute cycles.
@@ -208,9 +211,9 @@ class Scoreboard(Component):
                         "core": rec.core, "grant": rec.grant_kind, "serial": rec.serial, "status": status})
         return out
 
-    def _fail(self, check, msg, job=None, **attrs):
+    def _fail(self, check, msg, job=None, cycle=None, **attrs):
         self.failures.append(msg)
-        self.check_error(check, msg, job=job, **attrs)
+        self.check_error(check, msg, job=job, cycle=cycle, **attrs)
 
 
 def _pattern(kind: str) -> str:
