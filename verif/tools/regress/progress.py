@@ -22,12 +22,15 @@ class Progress:
         self.done = 0
         self.failing = 0
         self._status_shown = False
+        self.sched = ""          # the scheduler's counts (queued / running), when a launcher reports them
+        self._sched_t = 0.0
 
     def status_text(self) -> str:
         el = time.monotonic() - self.t0
         left = self.total - self.done
         eta = f"ETA {_hms(el / self.done * left)}" if self.done and left else ("done" if not left else "ETA ?")
-        return f"[{self.done}/{self.total} done, {self.failing} failing, {_hms(el)} elapsed, {eta}]"
+        return (f"[{self.done}/{self.total} done, {self.failing} failing, {self.sched}{_hms(el)} elapsed, "
+                f"{eta}]")
 
     def _write(self, text: str) -> None:
         if self.quiet:
@@ -50,6 +53,21 @@ class Progress:
         else:
             self.stream.write("  " + self.status_text() + "\n")
         self.stream.flush()
+
+    def scheduler(self, p) -> None:
+        """A launcher's progress: queued and running counts from the scheduler (a local launcher has none)."""
+        if not hasattr(p, "queued"):
+            return
+        self.sched = f"{p.running} running, {p.queued} queued, "
+        now = time.monotonic()
+        if self.tty or now - self._sched_t >= 30.0:  # a log file gets the counts twice a minute at most
+            self._sched_t = now
+            if self.tty and self._status_shown:
+                self._write("")
+                self._status()
+            elif not self.quiet:
+                self.stream.write(f"  [scheduler: {p}]\n")
+                self.stream.flush()
 
     def finished(self, rec: dict) -> None:
         self.done += 1

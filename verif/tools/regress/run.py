@@ -30,7 +30,7 @@ class Regression:
                  build_args: list[str], jobs: int = 2, previous: list[dict] = (), rerun_failures: int = 3,
                  waves_sim_factory=None, base_seed: int = 0, stream=None, quiet: bool = False,
                  launcher: Launcher | None = None, known: list = (), fail_on: str = "any",
-                 characterise=None, characterise_max: int = 0):
+                 characterise=None, characterise_max: int = 0, resumed: dict | None = None):
         self.suite = suite
         self.specs = runs
         self.out = pathlib.Path(out).resolve()
@@ -43,7 +43,9 @@ class Regression:
         self.base_seed = base_seed
         self.progress = Progress(len(runs), stream, quiet)
         self.launcher = launcher or LocalLauncher(sim, self.jobs, self.build_args, on_interrupt=self._on_interrupt)
-        self.records: dict[int, dict] = {}
+        self.records: dict[int, dict] = dict(resumed or {})  # --resume: the final records kept from OUT
+        self.progress.done = len(self.records)
+        self.progress.failing = sum(r["status"] in ("fail", "error", "timeout") for r in self.records.values())
         self.started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         self.t0 = time.monotonic()
         self.interrupted = False
@@ -155,7 +157,8 @@ class Regression:
         with stop_signals():
             self.write()
             try:
-                self.interrupted = self.launcher.launch(longest_first(self.specs, self.previous), self._finished)
+                todo = [s for s in longest_first(self.specs, self.previous) if s.index not in self.records]
+                self.interrupted = self.launcher.launch(todo, self._finished, self.progress.scheduler)
                 if not self.interrupted:
                     self._rerun_with_waves()
                 if not self.interrupted:
