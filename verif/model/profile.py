@@ -22,6 +22,11 @@ reported). Conventions (every one optional; absent = the spec's behaviour):
     :data:`REGISTER_NAMES`); default: any order (the environment shuffles).
 ``queued_jobs`` (bool, default true)
     whether a job may be triggered while another runs.
+``partial_byte_enables`` (bool, default true)
+    whether software writes registers with some byte enables off (false: whole words only).
+``trigger_only_to_start_a_job`` (bool, default false)
+    software writes TRIGGER only as 0, and only to start a job it has reserved and programmed (no
+    non-zero TRIGGER, no TRIGGER with no context reserved).
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ import yaml
 
 PROFILES_DIR = pathlib.Path(__file__).resolve().parent / "profiles"
 REGISTER_NAMES = ("X_PTR", "W_PTR", "Z_PTR", "MK", "N_REG", "CFG")
-_KEYS = {"soft_clear_before_job": bool, "soft_clear_value": int, "register_order": list, "queued_jobs": bool}
+_KEYS = {"soft_clear_before_job": bool, "soft_clear_value": int, "register_order": list, "queued_jobs": bool,
+         "partial_byte_enables": bool, "trigger_only_to_start_a_job": bool}
 
 
 class ProfileError(ValueError):
@@ -76,6 +82,15 @@ class Profile:
     def register_order(self) -> tuple | None:
         order = self.get("register_order")
         return tuple(order) if order else None
+
+    @property
+    def partial_byte_enables(self) -> bool:
+        return bool(self.get("partial_byte_enables", True))
+
+    @property
+    def stray_triggers(self) -> bool:
+        """Whether TRIGGER may be written other than as 0 to start a reserved, programmed job."""
+        return not self.get("trigger_only_to_start_a_job", False)
 
     @property
     def queued_jobs(self) -> bool:

@@ -129,7 +129,8 @@ class JobSequence(uvm_sequence):
         if idle_events:
             await self.apply_control(rec, idle_events[0], phase="idle")
             # TRIGGER with no context RESERVED must do nothing: the scoreboard flags any event
-            await regs["TRIGGER"].write(0, map=regs.map)
+            if self.cfg.profile.stray_triggers:
+                await regs["TRIGGER"].write(0, map=regs.map)
             triggered.set()
             return
         await env.tcdm.responder.apply(job.grant)

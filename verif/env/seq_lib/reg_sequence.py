@@ -16,6 +16,11 @@ it triggers is checked by the scoreboard like any other. Per round it:
   for both events, then reads FINISHED (2 after two jobs, or saturated at 2
   after four, then 0: read-clears) and RUNNING_JOB;
 * writes TRIGGER with no context reserved (ignored).
+
+Under a profile (:mod:`redmule_verif.model.profile`) it keeps to the RTL's
+conventions: SOFT_CLEAR before each job, the profile's register order, whole
+words only, no stray TRIGGER, and the second job after the first instead of
+queued behind it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from cocotb.triggers import ClockCycles, Event, First
 
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.job_record import JobRecord
-from redmule_verif.env.seq_lib.job_sequence import JobAbandoned, JobSequence
+from redmule_verif.env.seq_lib.job_sequence import SOFT_CLEAR_QUIET, JobAbandoned, JobSequence
 
 UNMAPPED = (0x18, 0x1C, 0x20, 0x3C, 0x58, 0x5C, 0x80, 0xFC)
 
@@ -43,19 +48,28 @@ class RegAccessSequence(JobSequence):
             other = (core + 1 + self.rng.randrange(n - 1)) % n if n > 1 else core
             first, second = next(jobs), next(jobs)
             first.core, second.core = core, other
+            prof = self.cfg.profile
             rec = JobRecord(job=first, index=len(self.records), core=core)
             self.records.append(rec)
             self.prepare(rec)
+            await self._clear_if_profile(core)
             rec.job_id = await self.acquire(core)
             await env.read_reg(other, R.ACQUIRE)  # -2: a context is reserved
             await self._job_register_walk(core)
-            await env.write_reg(core, R.TRIGGER, 1 + self.rng.randrange(0xFFFFFFFE))  # non-zero: ignored
+            stray = 1 + self.rng.randrange(0xFFFFFFFE)  # drawn either way: the stream does not depend on the profile
+            if prof.stray_triggers:
+                await env.write_reg(core, R.TRIGGER, stray)  # non-zero: ignored
             await self._program(core, first)
             await self._trigger(rec)
             # a second job queued behind the running one, from another core
             rec2 = JobRecord(job=second, index=len(self.records), core=other)
             self.records.append(rec2)
             self.prepare(rec2)
+            finished = set()
+            if not prof.queued_jobs:  # the profile runs one job at a time
+                await self._finish(rec)
+                finished.add(rec.index)
+                await self._clear_if_profile(other)
             rec2.job_id = await self.acquire(other)
             await self._program(other, second)
             await self._trigger(rec2)
@@ -63,17 +77,16 @@ class RegAccessSequence(JobSequence):
                 await env.read_reg(core, off)
             await self._poll_until_idle(core, rec)
             for rec_ in (rec, rec2):
-                await First(rec_.done.wait(), env.watchdog.fired.wait())
-                if rec_.state != "done":
-                    raise JobAbandoned(f"{rec_.describe()} did not complete: {env.watchdog.reason}")
-                env.job_finished(rec_)
+                if rec_.index not in finished:
+                    await self._finish(rec_)
                 if r % 3 == 0 and rec_ is rec:
                     await env.read_reg(core, R.FINISHED)  # 1 (or 2 if the second one finished too)
             # round 1 mod 3 leaves FINISHED unread: the next read sees 4 jobs, saturated at 2
             offsets = (R.RUNNING_JOB, R.STATUS) if r % 3 == 1 else (R.FINISHED, R.FINISHED, R.RUNNING_JOB, R.STATUS)
             for off in offsets:
                 await env.read_reg(other, off)
-            await env.write_reg(other, R.TRIGGER, 0)  # no context reserved: ignored
+            if prof.stray_triggers:
+                await env.write_reg(other, R.TRIGGER, 0)  # no context reserved: ignored
             await ClockCycles(env.dut.clk_i, 4)
         await env.drain()
 
@@ -82,7 +95,8 @@ class RegAccessSequence(JobSequence):
         for off in R.JOB_REGS:
             await env.write_reg(core, off, self.rng.getrandbits(32))
             be = self.rng.choice([0x1, 0x2, 0x4, 0x8, 0x3, 0xC, 0x5, 0xA, 0x6, 0x9, 0xE, 0x7])
-            await env.write_reg(core, off, self.rng.getrandbits(32), be=be)
+            data = self.rng.getrandbits(32)
+            await env.write_reg(core, off, data, be=be if self.cfg.profile.partial_byte_enables else 0xF)
         for sel in (0, 1, 2, 3):
             for off in R.JOB_REGS:
                 await env.read_reg(core, off | (sel << 8))
@@ -94,10 +108,26 @@ class RegAccessSequence(JobSequence):
         for off in (R.ACQUIRE, R.STATUS, R.RUNNING_JOB, R.FINISHED):  # read-only registers ignore writes
             await env.write_reg(core, off, self.rng.getrandbits(32))
 
+    async def _finish(self, rec):
+        env = self.env
+        await First(rec.done.wait(), env.watchdog.fired.wait())
+        if rec.state != "done":
+            raise JobAbandoned(f"{rec.describe()} did not complete: {env.watchdog.reason}")
+        env.job_finished(rec)
+
+    async def _clear_if_profile(self, core):
+        prof = self.cfg.profile
+        if prof.soft_clear_before_job:
+            await self.env.soft_clear(core, prof.soft_clear_value)
+            await ClockCycles(self.env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
+
     async def _program(self, core, job):
         values = [(R.X_PTR, job.x_base), (R.W_PTR, job.w_base), (R.Z_PTR, job.z_base),
                   (R.MK, job.reg_mk), (R.N_REG, job.reg_n), (R.CFG, job.reg_cfg)]
         self.rng.shuffle(values)
+        if self.cfg.profile.register_order:
+            order = [getattr(R, name) for name in self.cfg.profile.register_order]
+            values.sort(key=lambda v: order.index(v[0]))
         for off, val in values:
             await self.env.write_reg(core, off, val)
 
