@@ -2,7 +2,7 @@
 
 Array tasks import it by name (``runner="farm_fake_runner:run"``, this folder on the batch's
 python_path); its :class:`FakeSim` pickles like a real :class:`~redmule_verif.sim.build.Sim`.
-Knobs: ``sleep`` seconds, ``fail`` (status fail), ``die`` (the task process exits at once: no record),
+Knobs (or the suite entry's env: ``FAKE=fail|die|hang``, ``FAKE_SLEEP=S``): ``sleep`` seconds, ``fail`` (status fail), ``die`` (the task process exits at once: no record),
 ``hang`` (sleeps for ever: only a limit ends it).
 """
 
@@ -25,6 +25,11 @@ class FakeSim:
 
 def run(sim, test, seed, out_dir, knobs=None, timeout=600, waves=False, extra_env=None, assert_cycles=None, **kw):
     knobs = dict(knobs or {})
+    env = dict(extra_env or {})  # a suite entry's env: FAKE=fail|die|hang, FAKE_SLEEP=seconds
+    if env.get("FAKE"):
+        knobs[env["FAKE"]] = 1
+    if env.get("FAKE_SLEEP"):
+        knobs["sleep"] = float(env["FAKE_SLEEP"])
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if knobs.get("die"):

@@ -12,6 +12,7 @@ import json
 import pathlib
 import sys
 
+from redmule_verif.cli.launch import add_launcher_options, closure_launcher_factory
 from redmule_verif.tools.closure.loop import loop_command
 from redmule_verif.tools.closure.report import coverage_report, format_report
 
@@ -46,11 +47,12 @@ def add_arguments(parser) -> None:
     g.add_argument("--run-timeout", type=float, default=600, help="wall-clock limit per run (s)")
     g.add_argument("--code-coverage", action="store_true",
                    help="loop on a build with Verilator line/toggle coverage (slower)")
+    add_launcher_options(parser)
 
 
 def main(args) -> int:
     if args.until_closure:
-        return loop_command(args)
+        return loop_command(args, launcher_factory=closure_launcher_factory(args))
     root = pathlib.Path(args.dir)
     if not root.exists():
         print(f"error: {root}: no such directory", file=sys.stderr)

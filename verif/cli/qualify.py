@@ -11,6 +11,7 @@ import json
 import pathlib
 import sys
 
+from redmule_verif.cli.launch import add_launcher_options, remote_run_fn
 from redmule_verif.sim.build import BuildError
 from redmule_verif.sim.dut import DutOptions
 from redmule_verif.tools.qualify import mutants as mu
@@ -67,6 +68,7 @@ def add_arguments(parser) -> None:
                         help="simulate nothing: recompute the summary of OUT/qualify.json with the catalogue's current "
                              "equivalence verdicts and rewrite qualify.json and qualify.html")
     parser.add_argument("--list", action="store_true", help="list the catalogue and the planned runs, run nothing")
+    add_launcher_options(parser)
 
 
 def _rtl_location(args) -> tuple[pathlib.Path, str | None]:
@@ -153,13 +155,23 @@ def main(args) -> int:
                         assert_cycles=False if args.no_assert_cycles else None, suite_label=label,
                         catalogue_path=str(cat.path) if cat.path else None)
     ws = Workspace(out, rtl_dir, filelist, dut.replace(rtl=()))
-    q = Qualifier(chosen, runs, ws, settings, log=lambda s: print(s, flush=True), previous=previous)
+    # --launcher slurm: every run of the hunt is an array task (the mutants are built here, one at a time per
+    # qualify thread: -j N hunts N mutants at once); shrinking a kill runs here
+    remote = remote_run_fn(args, out.resolve(), ws.dut.cli_args(rtl=False, cxx_opt=False))
+    q = Qualifier(chosen, runs, ws, settings, log=lambda s: print(s, flush=True), previous=previous,
+                  **({"run_fn": remote} if remote else {}))
+    if remote:
+        remote.stop = q.stop
     try:
         ws.clean_sim()
     except BuildError as exc:
         print(f"redmule-verif qualify: the clean RTL does not build: {exc}", file=sys.stderr)
         return 2
-    s = q.run()["summary"]
+    try:
+        s = q.run()["summary"]
+    finally:
+        if remote:
+            remote.close()
     _print_summary(s, out)
     incomplete = s["by_status"].get("incomplete", 0) + s["by_status"].get("not-run", 0)
     bad = s["survived"] + s["by_status"].get("error", 0) + s["by_status"].get("build-error", 0)

@@ -8,6 +8,8 @@ import pathlib
 import sys
 
 from redmule_verif.cli.common import PROG
+from redmule_verif.cli.launch import add_launcher_options, closure_launcher_factory, farm_launcher
+from redmule_verif.flow.resume import done_records, previous_results
 from redmule_verif.flow.triage import KnownIssuesError, load_known_issues
 from redmule_verif.flow.results_io import load_results
 from redmule_verif.sim.build import BuildError
@@ -24,7 +26,9 @@ HELP = "run a suite: every test x seed, in parallel"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--suite", default="nightly", help="suite name (sequences/suites/NAME.yaml) or a YAML file")
+    p.add_argument("--suite", default=None,
+                   help="suite name (sequences/suites/NAME.yaml) or a YAML file (default nightly; with --resume, "
+                        "the suite of OUT/results.json)")
     p.add_argument("--seeds", type=int, default=None, metavar="N", help="N seeds for every entry (overrides the suite)")
     p.add_argument("--seed", type=int, default=None, metavar="BASE",
                    help="base seed the run seeds derive from (default: the suite's, else today's date YYYYMMDD)")
@@ -49,6 +53,10 @@ def add_arguments(p) -> None:
     p.add_argument("--characterise", type=int, default=3, metavar="N",
                    help="shrink the first failure of the first N new buckets and rerun it under variations "
                         "(grant stalls, alone, SOFT_CLEAR before, format, cores) to say what it needs (0: never)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the regression of OUT: run only the runs with no final record in OUT/results.json "
+                        "(or in their run directory), with the same suite and seeds, and merge")
+    add_launcher_options(p)
 
 
 def _until_closure(args) -> int:
@@ -59,7 +67,7 @@ def _until_closure(args) -> int:
         setattr(loop_args, key, value)
     loop_args.run_timeout = args.timeout or 600
     loop_args.seed = args.seed if args.seed is not None else 1
-    return loop_command(loop_args)
+    return loop_command(loop_args, launcher_factory=closure_launcher_factory(args))
 
 
 def _previous(args, out: pathlib.Path, suite_name: str) -> list[dict]:
@@ -86,29 +94,48 @@ def main(args) -> int:
     if args.seeds is not None and args.seeds < 1:
         raise UsageError("--seeds must be at least 1")
     dut = DutOptions.from_args(args)
+    out = pathlib.Path(args.out).resolve()  # run directories must be absolute (the simulator runs inside them)
+    resumed_from = None
+    if args.resume:
+        try:
+            resumed_from = previous_results(out)
+        except ValueError as exc:
+            print(f"{PROG} regress: --resume: {exc}", file=sys.stderr)
+            return 2
+        if resumed_from is not None:
+            args.suite = args.suite or resumed_from.get("suite_file") or resumed_from.get("suite")
+            if args.seed is None:
+                args.seed = resumed_from.get("base_seed")
+    args.suite = args.suite or "nightly"
     try:
         suite = load_suite(args.suite, eng=dut.engine(), mem=dut.memory())
         known = load_known_issues(args.known_issues) if args.known_issues else []
     except (SuiteError, KnownIssuesError) as exc:
         print(f"{PROG} regress: {exc}", file=sys.stderr)
         return 2
-    out = pathlib.Path(args.out).resolve()  # run directories must be absolute (the simulator runs inside them)
     out.mkdir(parents=True, exist_ok=True)
-    archived = archive_previous(out)
+    archived = None if resumed_from is not None else archive_previous(out)
     previous = _previous(args, out, suite.name)
     base = args.seed if args.seed is not None else (suite.seed if suite.seed is not None else default_base_seed())
     runs = plan(suite, out, base, seeds=args.seeds, timeout=args.timeout)
+    kept = done_records(runs, resumed_from) if args.resume else {}
+    if args.resume:
+        print(f"resume: {len(kept)} of {len(runs)} runs already have their final record in {out}; "
+              f"running the other {len(runs) - len(kept)}", flush=True)
     print(f"suite {suite.name}: {len(runs)} runs ({len(suite.entries)} entries), base seed {base}, -j {args.jobs}, "
-          f"out {out}" + (f" (earlier results kept in {archived})" if archived else ""), flush=True)
+          f"launcher {args.launcher}, out {out}" + (f" (earlier results kept in {archived})" if archived else ""),
+          flush=True)
     try:
         sim = dut.build(quiet=False)
     except BuildError as exc:
         write_build_failure(out, suite, base, str(exc), dut.cli_args())
-        print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}): {exc}", file=sys.stderr)
+        print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}); nothing was submitted: {exc}",
+              file=sys.stderr)
         return 2
+    launcher = farm_launcher(args, sim, out, dut.cli_args(), previous, log=lambda s: print(s, flush=True))
     reg = Regression(suite, runs, sim, out, dut.build_info(sim), dut.cli_args(), jobs=args.jobs,
                      previous=previous, rerun_failures=args.rerun_failures,
                      waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base,
                      known=known, fail_on=args.fail_on, characterise=Characteriser(dut, sim, out / "characterise"),
-                     characterise_max=args.characterise)
+                     characterise_max=args.characterise, launcher=launcher, resumed=kept)
     return reg.run()

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
+import pathlib
+
 from redmule_verif.cli.common import parse_knobs
+from redmule_verif.cli.launch import add_launcher_options, remote_run_fn
 from redmule_verif.sequences.library import SEQUENCES
 from redmule_verif.sim.dut import DutOptions
 from redmule_verif.tools.shrink.shrinker import DEFAULT_BUDGET, shrink
@@ -29,6 +32,7 @@ def add_arguments(parser) -> None:
                         help="job file to write (default sequences/directed/shrunk_TEST_sSEED.yaml)")
     parser.add_argument("--timeout", type=float, default=None, help="wall-clock limit per run (s)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of text")
+    add_launcher_options(parser)
 
 
 def main(args) -> int:
@@ -44,12 +48,17 @@ def main(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
+    work = pathlib.Path(args.out or f"out/shrink/{args.test}-{args.seed}").resolve()
+    remote = remote_run_fn(args, work, dut.cli_args())  # --launcher slurm: every trial run is an array task
     try:
         res = shrink(sim, args.test, args.seed, knobs, args.budget_runs, args.out, args.output, args.timeout,
-                     log=log, build_args=dut.cli_args())
+                     log=log, build_args=dut.cli_args(), **({"run_fn": remote} if remote else {}))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        if remote:
+            remote.close()
     if args.json:
         print(json.dumps(res.to_dict(), indent=1, default=str))
     else:

@@ -203,8 +203,9 @@ def format_loop(report: Mapping) -> str:
     return "\n".join(lines)
 
 
-def launcher_batch(sim, out_dir, jobs: int = 2, timeout: float | None = 600):
-    """A ``run_batch`` for :func:`until_closure` on a :class:`LocalLauncher`: run directories
+def launcher_batch(sim, out_dir, jobs: int = 2, timeout: float | None = 600, launcher_factory=None):
+    """A ``run_batch`` for :func:`until_closure` on a :class:`LocalLauncher` (or on the launcher
+    ``launcher_factory(sim, out_dir)`` gives, when it gives one: e.g. Slurm): run directories
     OUT/runs/MODE/TEST/SEED. Ctrl-C: the batch's records are kept, then the loop stops (KeyboardInterrupt)."""
     out_dir = pathlib.Path(out_dir).resolve()
 
@@ -212,7 +213,7 @@ def launcher_batch(sim, out_dir, jobs: int = 2, timeout: float | None = 600):
         runs = [RunSpec(i, s["test"], s["seed"], s["knobs"], timeout, {},
                         out_dir / "runs" / s.get("mode", "loop") / s["test"] / str(s["seed"]))
                 for i, s in enumerate(specs)]
-        launcher = LocalLauncher(sim, jobs)
+        launcher = (launcher_factory(sim, out_dir) if launcher_factory else None) or LocalLauncher(sim, jobs)
         recs = launcher.run_all(runs)
         if launcher.interrupted:
             raise KeyboardInterrupt
@@ -221,7 +222,7 @@ def launcher_batch(sim, out_dir, jobs: int = 2, timeout: float | None = 600):
     return run_batch
 
 
-def loop_command(args) -> int:
+def loop_command(args, launcher_factory=None) -> int:
     """The closure loop as a command: 0 closed, 1 not closed within the budget, 2 usage/build error."""
     out = pathlib.Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,7 +239,7 @@ def loop_command(args) -> int:
     params = sim.config.params
     eng = EngineConfig.from_params(params)
     mem = MemoryConfig(base=int(params["MEM_BASE"]), size=4 * int(params["MEM_WORDS"]))
-    rep = until_closure(launcher_batch(sim, out, args.jobs, args.run_timeout), args.budget * 60,
+    rep = until_closure(launcher_batch(sim, out, args.jobs, args.run_timeout, launcher_factory), args.budget * 60,
                         testplan=args.testplan, tests=tests, eng=eng, mem=mem, workdir=out, seed=args.seed,
                         batch_size=args.batch or args.jobs, compare=not args.no_compare, max_runs=args.max_runs,
                         pack_cycles=args.pack_cycles,
