@@ -238,6 +238,29 @@ class RedmuleCoverage:
             finished=(int(value) if (reg == "FINISHED" and not write and value is not None) else None),
         )
 
+    def sample_ctrl(self, op=None, ctxs=None, phase=None, offset=None, sel=None, write=None, side=None) -> None:
+        """One register access as the control model applied it: ``op`` (CTRL_OPS, for add[9:8] = 0),
+        ``ctxs`` ((ctx0 state, ctx1 state) before the access), ``phase`` of the RUNNING job (or None),
+        ``offset`` (DECODE_OFFSETS), ``sel`` = add[9:8], ``write``, ``side`` (SIDE_EFFECTS or None)."""
+        if op is not None:
+            self.db["ctrl_state"].sample(op=op, ctx0=ctxs[0], ctx1=ctxs[1])
+            if phase is not None:
+                self.db["ctrl_phase"].sample(op=op, phase=phase)
+        if offset is not None:
+            self.db["ctrl_decode"].sample(offset=offset, sel=int(sel), dir="write" if write else "read", side=side)
+
+    def sample_ctrl_phase(self, op, phase) -> None:
+        """An operation whose RUNNING-job phase was resolved after the access (at the job's end)."""
+        self.db["ctrl_phase"].sample(op=op, phase=phase)
+
+    def sample_ctrl_reset(self, ctxs) -> None:
+        """rst_ni pulsed with the contexts in ``ctxs`` ((ctx0 state, ctx1 state))."""
+        self.db["ctrl_reset"].sample(ctx0=ctxs[0], ctx1=ctxs[1])
+
+    def sample_role(self, role) -> None:
+        """Which core did what (ROLES)."""
+        self.db["ctrl_roles"].sample(role=role)
+
     # ------------------------------------------------------------------ results
     def report(self) -> dict:
         return self.db.report()

@@ -79,6 +79,24 @@ Covergroups, bins and waivers
 ``regs``       register x direction (``reg_x_dir``), job register x context
                select of reads (``ctx_read``), job register x byte enables of
                writes (``be_write``: full, partial), FINISHED values read (0, 1, 2).
+
+Control-path crosses (sampled by the control model, ``ctrl_model.py``, from the
+state it holds when it applies each access; spec section 3):
+
+``ctrl_state`` register operation (``CTRL_OPS``, add[9:8] = 0) x the state of
+               both contexts (``ctx0``, ``ctx1``) (``op_x_ctxs``).
+               Waived (``W_CTX_PAIRS``): pairs the context rules never reach.
+``ctrl_phase`` register operation x phase of the RUNNING job (``op_x_phase``:
+               loading, computing, storing, draining = after its last load).
+``ctrl_decode`` every offset x context select x direction (``offset_x_sel``),
+               and accesses whose side effect depends on the select
+               (``side_x_sel``: an ACQUIRE that would reserve, FINISHED with
+               jobs pending, TRIGGER 0 / job-register write with a context
+               RESERVED, SOFT_CLEAR with a context busy) at every select.
+``ctrl_reset`` rst_ni pulsed in every reachable context-state pair.
+``ctrl_roles`` which core does what: the triggering vs the acquiring core, the
+               polling / clearing / next acquiring core vs the core of the
+               RUNNING job, same and other.
 """
 
 from __future__ import annotations
@@ -89,7 +107,8 @@ from redmule_verif.model.encoding import (CONTROL_KINDS, CONTROL_PHASES, FORMATS
 from .covergroup import Coverpoint, Covergroup, Cross
 from .fpclass import CLASSES
 
-__all__ = ["declare", "tile_k", "access_bytes", "OP_BINS", "FORMAT_BINS", "CORE_ACTIONS", "ZERO_REASONS",
+__all__ = ["declare", "CTRL_OPS", "CTX_STATES", "CTRL_PHASES", "DECODE_OFFSETS", "SIDE_EFFECTS",
+           "ROLES", "W_CTX_PAIRS", "tile_k", "access_bytes", "OP_BINS", "FORMAT_BINS", "CORE_ACTIONS", "ZERO_REASONS",
            "FP_EVENTS"]
 
 OP_BINS = tuple(OPS)  # by op code 0..7
@@ -97,6 +116,31 @@ FORMAT_BINS = tuple(FORMATS)  # by format code 0, 1, 2
 CORE_ACTIONS = ("acquire", "trigger", "event")
 ZERO_REASONS = ("m0", "n0", "k0", "fmt3", "fmt4", "fmt5", "fmt6", "fmt7")
 FP_EVENTS = ("overflow", "underflow", "cancel", "invalid")
+
+#: register operations of the control-path crosses (add[9:8] = 0)
+CTRL_OPS = ("TRIGGER.r", "TRIGGER.w0", "TRIGGER.wnz", "TRIGGER.wpart0", "ACQUIRE.r", "ACQUIRE.w",
+            "FINISHED.r0", "FINISHED.r1", "FINISHED.r2", "FINISHED.w", "STATUS.r", "STATUS.w",
+            "RUNNING_JOB.r", "RUNNING_JOB.w", "SOFT_CLEAR.r", "SOFT_CLEAR.w0", "SOFT_CLEAR.wnz",
+            "JOBREG.r", "JOBREG.w", "UNMAPPED.r", "UNMAPPED.w")
+CTX_STATES = ("FREE", "RESERVED", "QUEUED", "RUNNING")
+CTRL_PHASES = ("loading", "computing", "storing", "draining")
+DECODE_OFFSETS = ("TRIGGER", "ACQUIRE", "FINISHED", "STATUS", "RUNNING_JOB", "SOFT_CLEAR", "X_PTR", "W_PTR",
+                  "Z_PTR", "MK", "N", "OP_FMT", "unmapped")
+SIDE_EFFECTS = ("acquire_would_reserve", "finished_pending", "trigger0_reserved", "jobreg_write_reserved",
+                "soft_clear_busy")
+ROLES = ("trigger_same", "trigger_other", "poll_same", "poll_other", "clear_same", "clear_other",
+         "acquire_same", "acquire_other")
+W_ONE_RESERVED = ("at most one context is RESERVED: ACQUIRE answers -2 while any context is RESERVED (spec 3)")
+W_ONE_RUNNING = ("at most one job RUNNING: jobs run one at a time, in trigger order (spec 3)")
+W_QUEUED_ALONE = ("a context is QUEUED only behind a RUNNING job: a job triggered with the engine free starts "
+                  "at once, and when the running job completes the next QUEUED job starts (spec 3)")
+#: unreachable pairs of context states (ctx0/ctx1) and why
+W_CLEAR_DRAINING = ("'draining' is the part of a job after its last load, known only when the job completes; "
+                    "SOFT_CLEAR aborts the job, so it never completes and no clear can be placed in that phase "
+                    "(clears late in a job are 'storing' here and control.kind_x_phase/*/store)")
+W_CTX_PAIRS = {"RESERVED/RESERVED": W_ONE_RESERVED, "RUNNING/RUNNING": W_ONE_RUNNING,
+               "QUEUED/QUEUED": W_QUEUED_ALONE, "FREE/QUEUED": W_QUEUED_ALONE, "QUEUED/FREE": W_QUEUED_ALONE,
+               "RESERVED/QUEUED": W_QUEUED_ALONE, "QUEUED/RESERVED": W_QUEUED_ALONE}
 
 _MINMAX_ONLY = ("MAXMIN", "MINMAX")
 _MINMAX_CHAIN = ("ADDMAX", "ADDMIN", "MULMAX", "MULMIN", "MAXMIN", "MINMAX")
@@ -220,4 +264,26 @@ def declare(L: int, H: int, P: int, N_CORES: int) -> list[Covergroup]:
     ], [Cross("reg_x_dir", ["reg", "dir"]), Cross("ctx_read", ["job_reg", "ctx_sel"]),
         Cross("be_write", ["job_reg", "be"])],
         "register accesses: every register read and written, context selects, byte enables"))
+
+    # ------------------------------------------------------------------ control-path crosses
+    ctxs = lambda: [Coverpoint.of_values("ctx0", CTX_STATES), Coverpoint.of_values("ctx1", CTX_STATES)]  # noqa: E731
+    groups.append(Covergroup("ctrl_state", [Coverpoint.of_values("op", CTRL_OPS), *ctxs()],
+                             [Cross("op_x_ctxs", ["op", "ctx0", "ctx1"],
+                                    waivers={f"*/{p}": r for p, r in W_CTX_PAIRS.items()})],
+                             "every register operation in every reachable state of the two contexts"))
+    groups.append(Covergroup("ctrl_phase", [Coverpoint.of_values("op", CTRL_OPS),
+                                            Coverpoint.of_values("phase", CTRL_PHASES)],
+                             [Cross("op_x_phase", ["op", "phase"],
+                                    waivers={"SOFT_CLEAR.w0/draining": W_CLEAR_DRAINING,
+                                             "SOFT_CLEAR.wnz/draining": W_CLEAR_DRAINING})],
+                             "every register operation in every phase of the RUNNING job"))
+    groups.append(Covergroup("ctrl_decode", [
+        Coverpoint.of_values("offset", DECODE_OFFSETS), Coverpoint.of_values("sel", range(4)),
+        Coverpoint.of_values("dir", ("read", "write")), Coverpoint.of_values("side", SIDE_EFFECTS)],
+        [Cross("offset_x_sel", ["offset", "sel", "dir"]), Cross("side_x_sel", ["side", "sel"])],
+        "every offset through every context select, and the side effects a select must (not) have"))
+    groups.append(Covergroup("ctrl_reset", ctxs(), [Cross("ctx0_x_ctx1", ["ctx0", "ctx1"], waivers=dict(W_CTX_PAIRS))],
+                             "rst_ni in every reachable state of the two contexts"))
+    groups.append(Covergroup("ctrl_roles", [Coverpoint.of_values("role", ROLES)], [],
+                             "acquiring, triggering, polling and clearing cores, same and different"))
     return groups

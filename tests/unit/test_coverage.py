@@ -47,7 +47,7 @@ from redmule_verif.coverage.testplan import (
 
 TESTS = ("random_jobs exhaustive_small remainders ops_formats special_storm overflow_cancel "
          "unaligned_adjacent queued_contexts back_to_back soft_clear reset_mid_job zero_dim multi_core "
-         "heavy_stalls grant_profiles large_jobs dim_65535 thin_shapes directed reg_access").split()
+         "heavy_stalls grant_profiles large_jobs dim_65535 thin_shapes directed reg_access ctrl_cross").split()
 ENG = types.SimpleNamespace(L=12, H=4, P=3, N_CORES=8)
 
 
@@ -297,7 +297,8 @@ def test_classification_matches_sequences_classify():
 def test_declaration_and_waivers():
     cov = RedmuleCoverage(ENG)
     names = ["job", "fp_class", "fp_events", "shape", "layout", "grant", "core", "acquire", "control",
-             "recovery", "zero_job", "queue", "regs"]
+             "recovery", "zero_job", "queue", "regs", "ctrl_state", "ctrl_phase", "ctrl_decode", "ctrl_reset",
+             "ctrl_roles"]
     assert list(cov.groups) == names
     fc = cov["fp_class"]
     assert len(fc["op_fmt_x"].bin_names) == 8 * 3 * 12
@@ -722,3 +723,22 @@ def test_recovery_after_control():
     assert rec.hits["reset/load"] == 1 and rec.hits["soft_clear/store"] == 1 and sum(rec.hits.values()) == 2
     cov.sample_job(job(fmt="FP8", m=1, n=1, k=1), u8, u8, u8, u8)
     assert sum(rec.hits.values()) == 2  # counted once per control event
+
+
+def test_control_path_crosses_and_waivers():
+    cov = RedmuleCoverage(ENG)
+    st = cov.report()["covergroups"]
+    # 7 of the 16 context-state pairs are unreachable, for every op of the state cross and for reset
+    assert cov.db.bin_state("ctrl_state.op_x_ctxs/ACQUIRE.r/RESERVED/RESERVED")[1]
+    assert cov.db.bin_state("ctrl_reset.ctx0_x_ctx1/FREE/QUEUED")[1]
+    assert cov.db.bin_state("ctrl_reset.ctx0_x_ctx1/RESERVED/RUNNING")[1] is None
+    assert cov.db.bin_state("ctrl_phase.op_x_phase/SOFT_CLEAR.w0/draining")[1]
+    cov.sample_ctrl(op="STATUS.r", ctxs=("RUNNING", "QUEUED"), phase=None, offset="STATUS", sel=2, write=False)
+    cov.sample_ctrl_phase("STATUS.r", "draining")
+    cov.sample_ctrl_reset(("FREE", "RUNNING"))
+    cov.sample_role("poll_other")
+    for b in ("ctrl_state.op_x_ctxs/STATUS.r/RUNNING/QUEUED", "ctrl_phase.op_x_phase/STATUS.r/draining",
+              "ctrl_decode.offset_x_sel/STATUS/2/read", "ctrl_reset.ctx0_x_ctx1/FREE/RUNNING",
+              "ctrl_roles.role/poll_other"):
+        assert cov.db.bin_state(b)[0] == 1, b
+    assert st["ctrl_state"]["hit"] == 0

@@ -106,6 +106,8 @@ class RedmuleEnv(Env):
         self.evt_mon.ap.connect(self.ctrl.evt_export)
         self.evt_mon.ap.connect(self.cov.evt_export)
         self.tcdm.ap.connect(self.footprint.access_export)
+        self.tcdm.ap.connect(self.ctrl.tcdm_export)
+        self.ctrl.cov = self.cov.model  # the control model samples the control-path crosses
         self.tcdm.violation_ap.connect(self.protocol.violation_export)
         self.periph_mon.ap.connect(self.ctrl.periph_export)
         self.periph_mon.ap.connect(self.cov.periph_export)

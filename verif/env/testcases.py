@@ -12,6 +12,7 @@ import cocotb
 
 from redmule_verif.env.base_test import BaseTest, run_uvm_test
 from redmule_verif.env.seq_lib.reg_sequence import RegAccessSequence
+from redmule_verif.env.seq_lib.ctrl_sequence import CtrlCrossSequence
 from redmule_verif.seeding import np_rng
 from redmule_verif.model.encoding import OP_NAMES
 from redmule_verif.sequences.items import GemmJob
@@ -64,4 +65,39 @@ async def reg_access(dut):
 
 
 TEST_CLASSES["reg_access"] = RegAccessTest
+
+
+class CtrlCrossTest(BaseTest):
+    """Both contexts held in every state and acted on: the control-path crosses (issue 13)."""
+
+    sequence_class = CtrlCrossSequence
+
+    def build_phase(self):
+        super().build_phase()
+        self.rounds = int(self.cfg.knobs.get("rounds", 6))
+
+    def make_jobs(self):
+        rounds = int(self.cfg.knobs.get("rounds", 6))
+        rng = np_rng(self.cfg.seed, "ctrl_cross.jobs")
+        b, jobs = self.cfg.mem.base, []
+        for _ in range(rounds):
+            for slot in range(3):
+                at = b + slot * 0x2800
+                fmt = "FP16" if slot == 0 or rng.random() < 0.5 else ("FP8", "FP8ALT")[int(rng.integers(2))]
+                m = 24 if slot == 0 else int(rng.integers(1, 25))
+                n = 32 if slot == 0 else int(rng.integers(1, 33))
+                k = 64 if slot == 0 else int(rng.integers(1, 65))
+                op = "GEMM" if slot == 0 else OP_NAMES[int(rng.integers(8))]
+                jobs.append(GemmJob(op, fmt, m, n, k, at, at + 0x800, at + 0x1800,
+                                    data_seed=int(rng.integers(1 << 32))))
+        return jobs
+
+
+@cocotb.test()
+async def ctrl_cross(dut):
+    """Both contexts held in every state and acted on: the control-path crosses (issue 13)."""
+    await run_uvm_test(CtrlCrossTest)
+
+
+TEST_CLASSES["ctrl_cross"] = CtrlCrossTest
 assert set(TEST_CLASSES) == set(all_tests()), "verif/testlist.py must name every test of this module"

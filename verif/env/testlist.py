@@ -10,8 +10,9 @@ from __future__ import annotations
 from redmule_verif.sequences.library import SEQUENCES
 
 #: tests that are not library sequences -> the knobs they read
-EXTRA_TESTS = {"reg_access": ("rounds",)}
-EXTRA_TEST_DOCS = {"reg_access": "every row of the register table (spec section 3), checked by the control model"}
+EXTRA_TESTS = {"reg_access": ("rounds",), "ctrl_cross": ("rounds", "gap")}
+EXTRA_TEST_DOCS = {"reg_access": "every row of the register table (spec section 3), checked by the control model",
+                   "ctrl_cross": "both contexts held in every state and acted on (control-path crosses)"}
 
 
 def all_tests() -> list[str]:

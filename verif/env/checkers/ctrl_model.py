@@ -11,10 +11,23 @@ predicts every read and reports a read whose data differs.
 Reads close to a completion are ambiguous by a cycle or two (the DUT may drop
 STATUS in the cycle of the event or the one after), so a read whose request
 falls within ``SLACK`` cycles of a completion may match the state before or
-after it. Partial byte-enable writes to TRIGGER or SOFT_CLEAR are outside
-what the spec pins down; after one the model stops predicting until reset,
-says so in a warning and records it (``predictions_off``: cycle and reason,
-in the run's summary).
+after it. Partial byte-enable writes to TRIGGER and SOFT_CLEAR follow the
+settled rule of spec section 3 ("write 0" means the enabled bytes are 0; a
+write with no byte enabled changes nothing), so the model never stops
+predicting (``predictions_off`` stays None; kept for the run's summary).
+
+Every mismatch names the rule of section 3 that predicted the value and the
+state of both contexts (``rule_of``), e.g. "ACQUIRE answers -2 while a context
+is RESERVED (ctx0 RESERVED, ctx1 RUNNING)".
+
+Control-path coverage: the model knows the context states, so it samples the
+crosses of ``ctrl_state`` / ``ctrl_phase`` / ``ctrl_decode`` / ``ctrl_reset`` /
+``ctrl_roles`` (``coverage/redmule_groups.py``) into ``self.cov`` (the
+coverage collector's model, set by the env) as it applies each access, with
+the state before the access. The phase of the RUNNING job is resolved when it
+ends, from the TCDM accesses it made (``tcdm_export``): "draining" after its
+last load (only for a job that completed), else "storing" / "loading" with a
+store / load within ``PHASE_WINDOW`` cycles, else "computing".
 
 Checks (one per register family, each with its own negative control):
 ``REG_ACQUIRE``, ``REG_FINISHED``, ``REG_STATUS``, ``REG_RUNNING_JOB``,
@@ -25,6 +38,7 @@ context select read 0).
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 
@@ -34,6 +48,7 @@ from redmule_verif.env import reg_model as R
 from redmule_verif.env.analysis import analysis_imp
 
 SLACK = 2
+PHASE_WINDOW = 8
 #: the checks of this module (ids computed per register family in _check_of)
 CHECKS = ("REG_ACQUIRE", "REG_FINISHED", "REG_STATUS", "REG_RUNNING_JOB", "REG_READBACK", "REG_UNMAPPED")
 FREE, RESERVED, QUEUED, RUNNING = "FREE", "RESERVED", "QUEUED", "RUNNING"
@@ -44,6 +59,7 @@ class _Ctx:
     state: str = FREE
     job_id: int = 0
     core: int = 0
+    acq_core: int = -1
     regs: dict = dataclasses.field(default_factory=lambda: {o: 0 for o in R.JOB_REGS})
 
 
@@ -71,6 +87,52 @@ def complete(s):
         s.running_job = nxt.job_id
 
 
+def write_value(item):
+    """(bytes enabled, value written after the byte enables) of a write (spec 3, settled rules)."""
+    mask = sum(0xFF << (8 * b) for b in range(4) if item.be >> b & 1)
+    return item.be & 0xF != 0, item.data & mask
+
+
+def ctx_states(s):
+    return tuple(c.state for c in s.ctx)
+
+
+def rule_of(s, item):
+    """The rule of spec section 3 that gives the value of a read of ``item`` in state ``s``."""
+    off = item.offset & 0x3FF
+    sel, idx = off >> 8, off & 0xFF
+    st = f"(ctx0 {s.ctx[0].state}, ctx1 {s.ctx[1].state})"
+    if sel != 0 and idx in (R.TRIGGER, R.ACQUIRE, R.FINISHED, R.STATUS, R.RUNNING_JOB, R.SOFT_CLEAR):
+        return (f"control registers exist only at add[9:8] = 0: context select {sel} reads 0 with no side effect "
+                f"(no reservation, FINISHED not cleared) {st}")
+    if sel == 0 and idx == R.ACQUIRE:
+        if reserved(s) is not None:
+            return f"ACQUIRE answers -2 while a context is RESERVED, to every reader {st}"
+        c = s.counter % 2
+        if s.ctx[c].state != FREE:
+            return f"ACQUIRE answers -1 while the next job's context (ctx{c}) is not FREE {st}"
+        return f"ACQUIRE reserves ctx{c} (job id {s.counter} mod 2) and answers the job id {s.counter} {st}"
+    if sel == 0 and idx == R.FINISHED:
+        return (f"FINISHED counts the jobs finished since the last read of FINISHED at add[9:8] = 0, saturating at "
+                f"2; only such a read and SOFT_CLEAR(0) clear it (not a read under another select, not "
+                f"SOFT_CLEAR(non-zero), not a write) {st}")
+    if sel == 0 and idx == R.STATUS:
+        return f"STATUS byte c is 1 while context c is QUEUED or RUNNING {st}"
+    if sel == 0 and idx == R.RUNNING_JOB:
+        return f"RUNNING_JOB is the id of the job RUNNING, or of the last job run when idle {st}"
+    if sel == 0 and idx == R.TRIGGER:
+        return "TRIGGER reads 0"
+    if idx in R.JOB_REGS:
+        if sel == 0:
+            return (f"a job register at add[9:8] = 0 reads the RESERVED context (0 when none); writes land only "
+                    f"there, all 32 bits, per enabled byte, and nowhere with no context RESERVED {st}")
+        if sel == 3:
+            return "context select 3 reads 0"
+        return (f"context select {sel} reads context {sel - 1}'s job registers: the values held when it was "
+                f"triggered, cleared only by SOFT_CLEAR(0); writes under a context select never land {st}")
+    return "offsets outside the register table read 0 and ignore writes"
+
+
 def read_value(s, item, commit):
     """The value a read of ``item.offset`` returns in state ``s`` (None: not predictable); commit its side effects."""
     off = item.offset & 0x3FF
@@ -83,6 +145,7 @@ def read_value(s, item, commit):
             return 0xFFFFFFFF
         if commit:
             nxt.state = RESERVED
+            nxt.acq_core = getattr(item, "core", -1)
             nxt.job_id = s.counter
             s.counter = (s.counter + 1) & 0xFF
             return nxt.job_id
@@ -143,6 +206,10 @@ class CtrlModel(Component):
         self.periph_export = analysis_imp("periph_export", self, self.write_access)
         self.evt_export = analysis_imp("evt_export", self, self.write_event)
         self.job_export = analysis_imp("job_export", self, lambda rec: None)
+        self.tcdm_export = analysis_imp("tcdm_export", self, self.write_tcdm)
+        self.cov = None                # RedmuleCoverage of the coverage collector (set by the env)
+        self.tcdm_cycles = []          # (cycle, load) of the TCDM accesses of the RUNNING job
+        self.phase_pending = []        # (cycle, op) of accesses made while a job was RUNNING
         self.s = _State()
         self.before_completion = None  # (cycle, state before the last completion applied)
         self.buffer = []               # inputs not yet applied: (cycle, seq, kind, item)
@@ -155,6 +222,11 @@ class CtrlModel(Component):
     # ------------------------------------------------------------------ inputs
     def reset(self):
         """rst_ni was pulsed: everything returns to its reset value."""
+        while self.buffer:  # what happened before the reset is applied (and checked) first
+            self._apply(self.buffer.pop(0))
+        if self.cov is not None and self.enabled:
+            self.cov.sample_ctrl_reset(ctx_states(self.s))
+        self._resolve_phases(completed=False)
         self.buffer = []
         self.s = _State()
         self.before_completion = None
@@ -163,6 +235,9 @@ class CtrlModel(Component):
     def write_event(self, pulse):
         if pulse.bit == 0:
             self._push(pulse.cycle, "evt", pulse)
+
+    def write_tcdm(self, acc):
+        self.tcdm_cycles.append((acc.cycle, bool(acc.load)))
 
     def write_access(self, item):
         # an access takes effect in its request cycle, one before its response
@@ -179,6 +254,7 @@ class CtrlModel(Component):
     def check_phase(self):
         while self.buffer:
             self._apply(self.buffer.pop(0))
+        self._resolve_phases(completed=False)
 
     def _apply(self, entry):
         cycle, _, kind, item = entry
@@ -186,7 +262,10 @@ class CtrlModel(Component):
             return
         if kind == "evt":
             self._complete(cycle)
-        elif item.write:
+            return
+        if item.write or item.rdata is not None:
+            self._sample(cycle, item)
+        if item.write:
             self._write(item)
         elif item.rdata is not None:  # a read without response was reported by the arbiter
             self._check_read(cycle, item)
@@ -196,7 +275,9 @@ class CtrlModel(Component):
         if not s.order:
             return  # a spurious event: the scoreboard reports it
         self.before_completion = (cycle, copy.deepcopy(s))
+        self._resolve_phases(completed=True, end=cycle)
         complete(s)
+        self._job_started(cycle)
 
     def _check_read(self, cycle, item):
         """Predict the read; near a completion either order of the two is accepted."""
@@ -231,7 +312,8 @@ class CtrlModel(Component):
                     self.s = trial
                     return
         self._error(check_of(item.offset), f"REG read of {reg_name(item.offset)} by core {item.core} in cycle "
-                                           f"{item.cycle} returned {item.rdata:#010x}, expected {pred:#010x}")
+                                           f"{item.cycle} returned {item.rdata:#010x}, expected {pred:#010x}; "
+                                           f"rule: {rule_of(self.s, item)}")
         if (item.offset & 0x3FF) != R.ACQUIRE:
             read_value(self.s, item, commit=True)  # its side effects (FINISHED clears) still happen
         self._resync(item)
@@ -240,18 +322,15 @@ class CtrlModel(Component):
     def _write(self, item):
         s, off, be = self.s, item.offset & 0x3FF, item.be
         mask = sum(0xFF << (8 * b) for b in range(4) if be >> b & 1)
-        if off in (R.TRIGGER, R.SOFT_CLEAR) and be != 0xF:
-            self.enabled = False
-            reason = f"a write to {reg_name(off)} with partial byte enables {be:#x} (outside the spec's rules)"
-            self.predictions_off = {"cycle": item.cycle, "reason": reason}
-            self.logger.warning("register predictions OFF from cycle %s until reset: %s; reads are no longer "
-                                "checked", item.cycle, reason)
-            return
+        enabled, value = write_value(item)
+        if not enabled:
+            return  # spec 3 (settled): a write with no byte enabled changes nothing
         if off == R.SOFT_CLEAR:
+            self._resolve_phases(completed=False)
             for ctx in s.ctx:
                 ctx.state = FREE
             s.order = []
-            if item.data == 0:
+            if value == 0:
                 s.counter = 0
                 s.finished = 0
                 s.running_job = None
@@ -261,13 +340,14 @@ class CtrlModel(Component):
             return
         res = reserved(s)
         if off == R.TRIGGER:
-            if item.data == 0 and res is not None:
+            if value == 0 and res is not None:
                 ctx = s.ctx[res]
                 ctx.core = item.core
                 s.order.append(res)
                 if len(s.order) == 1:
                     ctx.state = RUNNING
                     s.running_job = ctx.job_id
+                    self._job_started((item.cycle or 0) - 1)
                 else:
                     ctx.state = QUEUED
             return
@@ -275,6 +355,89 @@ class CtrlModel(Component):
         if off in R.JOB_REGS and res is not None:
             regs = s.ctx[res].regs
             regs[off] = (regs[off] & ~mask) | (item.data & mask)
+
+    # ------------------------------------------------------------------ control-path coverage
+    def _job_started(self, cycle):
+        self.tcdm_cycles = [e for e in self.tcdm_cycles if e[0] >= cycle]
+        self.run_start = cycle
+
+    def _op(self, item, sel, idx):
+        """The CTRL_OPS name of an access at add[9:8] = 0 (None: a write with no byte enabled)."""
+        if idx in R.JOB_REGS:
+            base = "JOBREG"
+        else:
+            base = {R.TRIGGER: "TRIGGER", R.ACQUIRE: "ACQUIRE", R.FINISHED: "FINISHED", R.STATUS: "STATUS",
+                    R.RUNNING_JOB: "RUNNING_JOB", R.SOFT_CLEAR: "SOFT_CLEAR"}.get(idx, "UNMAPPED")
+        if not item.write:
+            return f"FINISHED.r{self.s.finished}" if base == "FINISHED" else f"{base}.r"
+        enabled, value = write_value(item)
+        if not enabled:
+            return None
+        if base == "TRIGGER":
+            return "TRIGGER.wnz" if value else ("TRIGGER.w0" if item.be & 0xF == 0xF else "TRIGGER.wpart0")
+        if base == "SOFT_CLEAR":
+            return "SOFT_CLEAR.wnz" if value else "SOFT_CLEAR.w0"
+        return f"{base}.w"
+
+    def _sample(self, cycle, item):
+        if self.cov is None:
+            return
+        s = self.s
+        off = item.offset & 0x3FF
+        sel, idx = off >> 8, off & 0xFF
+        enabled, value = write_value(item) if item.write else (True, None)
+        res = reserved(s)
+        acquirable = res is None and s.ctx[s.counter % 2].state == FREE
+        running = s.ctx[s.order[0]] if s.order else None
+        side = None
+        if not item.write and idx == R.ACQUIRE and acquirable:
+            side = "acquire_would_reserve"
+        elif not item.write and idx == R.FINISHED and s.finished:
+            side = "finished_pending"
+        elif item.write and enabled and idx == R.TRIGGER and value == 0 and res is not None:
+            side = "trigger0_reserved"
+        elif item.write and enabled and idx in R.JOB_REGS and res is not None:
+            side = "jobreg_write_reserved"
+        elif item.write and enabled and idx == R.SOFT_CLEAR and any(c.state != FREE for c in s.ctx):
+            side = "soft_clear_busy"
+        op = self._op(item, sel, idx) if sel == 0 else None
+        name = {R.TRIGGER: "TRIGGER", R.ACQUIRE: "ACQUIRE", R.FINISHED: "FINISHED", R.STATUS: "STATUS",
+                R.RUNNING_JOB: "RUNNING_JOB", R.SOFT_CLEAR: "SOFT_CLEAR", R.X_PTR: "X_PTR", R.W_PTR: "W_PTR",
+                R.Z_PTR: "Z_PTR", R.MK: "MK", R.N_REG: "N", R.CFG: "OP_FMT"}.get(idx, "unmapped")
+        self.cov.sample_ctrl(op=op, ctxs=ctx_states(s), offset=name, sel=sel, write=item.write, side=side)
+        if op is not None and running is not None:
+            self.phase_pending.append((cycle, op))
+        if sel != 0:
+            return
+        if side == "trigger0_reserved" and s.ctx[res].acq_core >= 0:
+            self.cov.sample_role("trigger_same" if item.core == s.ctx[res].acq_core else "trigger_other")
+        if running is not None:
+            same = item.core == running.core
+            if not item.write and idx == R.STATUS:
+                self.cov.sample_role("poll_same" if same else "poll_other")
+            elif side == "soft_clear_busy":
+                self.cov.sample_role("clear_same" if same else "clear_other")
+            elif side == "acquire_would_reserve":
+                self.cov.sample_role("acquire_same" if same else "acquire_other")
+
+    def _resolve_phases(self, completed, end=None):
+        """The phase of the RUNNING job at each access made while it ran, now that it ended."""
+        pending, self.phase_pending = self.phase_pending, []
+        if self.cov is None or not pending:
+            return
+        hist = sorted(e for e in self.tcdm_cycles if end is None or e[0] <= end)
+        cycles = [c for c, _ in hist]
+        loads = [c for c, ld in hist if ld]
+        last_load = loads[-1] if loads else None
+        for t, op in pending:
+            if completed and (last_load is None or last_load < t):
+                phase = "draining"
+            else:
+                lo = bisect.bisect_left(cycles, t - PHASE_WINDOW)
+                hi = bisect.bisect_right(cycles, t + PHASE_WINDOW)
+                near = [ld for _, ld in hist[lo:hi]]
+                phase = "storing" if (False in near) else ("loading" if near else "computing")
+            self.cov.sample_ctrl_phase(op, phase)
 
     def _resync(self, item):
         """After a mismatch, adopt what the DUT said where it defines state (no cascade of errors)."""
