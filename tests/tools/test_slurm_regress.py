@@ -235,11 +235,16 @@ def test_slurm_resume_completes_an_interrupted_regression(slurm_cluster, tmp_pat
 def test_slurm_build_failure_submits_nothing(slurm_cluster, tmp_path):
     suite = _suite(tmp_path, [{"test": "zero_dim", "seeds": 1}])
     out = tmp_path / "out"
+
+    def known_jobs():  # every job the controller knows, ended ones included
+        return slurm_cluster.run(["squeue", "-h", "-t", "all", "-o", "%i"]).stdout.split()
+
+    before = known_jobs()
     r = _regress(["--suite", str(suite), "--launcher", "slurm", "--rtl", str(REPO / "tests" / "fixtures" / "broken.sv"),
                   "--top", "broken", "--out", str(out)], tmp_path, timeout=600)
     assert r.returncode == 2, r.stdout[-2000:] + r.stderr[-2000:]
     assert "build failed" in r.stderr and "nothing was submitted" in r.stderr
     assert not (out / "slurm").exists()
-    assert slurm_cluster.run(["squeue", "-h", "-t", "all", "-o", "%i"]).stdout.strip() == ""
+    assert known_jobs() == before
     res = _results(out)
     assert res["build"].get("error") or "build" in json.dumps(res["summary"]).lower()
