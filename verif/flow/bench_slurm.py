@@ -84,6 +84,12 @@ def parse_size(text: str) -> tuple[float, int]:
 
 
 def main(argv=None) -> int:
+    main_rows(argv)
+    return 0
+
+
+def main_rows(argv=None) -> list[dict]:
+    """Measure and print; returns the rows (short and long)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--slots", type=int, default=2, help="tasks at a time (local jobs; Slurm CPUs available)")
     ap.add_argument("--short", default="0.2x16", help="short tasks: SECONDSxCOUNT")
@@ -94,7 +100,8 @@ def main(argv=None) -> int:
     ap.add_argument("--poll", type=float, default=0.5, help="Slurm poll interval (s)")
     ap.add_argument("--work", help="work folder (on the shared filesystem; default a temporary one)")
     a = ap.parse_args(argv)
-    work = pathlib.Path(a.work or tempfile.mkdtemp(prefix="bench-slurm-", dir=os.getcwd()))
+    (pathlib.Path(os.getcwd()) / "out").mkdir(exist_ok=True)
+    work = pathlib.Path(a.work or tempfile.mkdtemp(prefix="bench-slurm-", dir=pathlib.Path(os.getcwd()) / "out"))
     opts = SlurmOptions(partition=a.partition, account=a.account, max_running=a.max_running, poll_s=a.poll, time=5)
     rows = []
     for kind, spec in (("short", a.short), ("long", a.long)):
@@ -110,7 +117,7 @@ def main(argv=None) -> int:
               f"{first:>6} {r['wall_local']:7.1f} {r['wall_slurm']:7.1f} {r['overhead_s']:12.2f}s "
               f"{100 * r['share']:5.0f}% {r['batch']:8d} {r['calls']:5d}")
     print(f"(slots={a.slots}, poll {a.poll} s; work folder {work})")
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from redmule_verif.flow.records import FAILING, RunSpec, run_record
 from redmule_verif.flow.task import spec_to_json
 from redmule_verif.flow.results_io import atomic_write, write_json
 
-DEFAULT_TASK_S = 60.0       # target work per array task (Slurm costs ~0.8 s a task: ~1.5 %)
+DEFAULT_TASK_S = 20.0       # target work per array task (Slurm costs ~0.8 s a task: ~4 %; >= 16 s keeps it < 5 %)
 DEFAULT_EST_S = 4.0         # a run's cost when nothing better is known (nightly: ~3.8 s a run on 2 cores)
 RECORD_NAME = "run_record.json"
 TASK_STARTUP_S = 60.0       # added to a batch's limit (Python start, simulator process start-up)
