@@ -77,7 +77,7 @@ class Progress:
         cyc = rec.get("sim_cycles")
         detail = (f"{rec['wall_s']:6.1f}s {int(rec.get('jobs_checked') or 0):4d} jobs "
                   f"{(str(cyc) if cyc is not None else '-'):>8} cyc")
-        tail = f"  {rec['signature']}" if rec["status"] != "pass" else ""
+        tail = f"  {rec.get('root_cause') or rec['signature']}" if rec["status"] != "pass" else ""
         self.line(f"[{self.done:{w}d}/{self.total}] {rec['status'].upper():<11} {rec['test']:<20} "
                   f"seed={rec['seed']:<10} {detail}{tail}")
 

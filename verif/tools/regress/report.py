@@ -61,6 +61,14 @@ def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dic
             if ev.check not in b["checks"]:
                 b["checks"].append(ev.check)
         b["runs"].append({"test": r["test"], "seed": r["seed"], "repro": r["repro"]})
+    # every distinct error kind, not only root causes: in how many runs it fired, of how many it was the root
+    kinds: dict[str, dict] = {}
+    for r in failing:
+        root = bucket_key(r).split(" ")[0]
+        for check in {e.check for e in triage.events_of(r) if not e.waived}:
+            k = kinds.setdefault(check, {"runs": 0, "root": 0})
+            k["runs"] += 1
+            k["root"] += check == root
     jobs = sum(int(r.get("jobs_checked") or 0) for r in runs)
     cycles = sum(int(r.get("sim_cycles") or 0) for r in runs)
     waived: dict[str, int] = {}
@@ -79,6 +87,7 @@ def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dic
         "new_buckets": sum(1 for b in buckets.values() if b["new"]),
         "known_buckets": sum(1 for b in buckets.values() if b["known"]),
         "waived": waived,
+        "error_kinds": dict(sorted(kinds.items(), key=lambda kv: (-kv[1]["runs"], kv[0]))),
     }
 
 

@@ -160,6 +160,16 @@ def render(results: dict, previous: list[dict] = ()) -> str:
                 + (f"<div class='muted'>... {more} more</div>" if more > 0 else "") + f"{waves}</td></tr>")
         out.append("</table>")
 
+    kinds = s.get("error_kinds") or {}
+    if kinds:
+        out.append("<h2>Every error kind</h2><p class='muted'>Each check that fired in a failing run, in how many "
+                   "runs, and in how many it was the root cause: a check that is never the root cause is "
+                   "masked by another (waive that one to see behind it).</p><table><tr><th>check</th>"
+                   "<th>runs</th><th>root cause in</th></tr>")
+        for k, v in kinds.items():
+            out.append(f"<tr><td><code>{_e(k)}</code></td><td>{v['runs']}</td><td>{v['root']}</td></tr>")
+        out.append("</table>")
+
     # coverage
     out.append("<h2>Coverage by testpoint</h2>")
     if not cov:
