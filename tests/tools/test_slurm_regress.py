@@ -248,3 +248,28 @@ def test_slurm_build_failure_submits_nothing(slurm_cluster, tmp_path):
     assert known_jobs() == before
     res = _results(out)
     assert res["build"].get("error") or "build" in json.dumps(res["summary"]).lower()
+
+
+def test_remote_runs_is_a_run_fn(tmp_path):
+    """RemoteRuns (qualify's and shrink's runs on the farm): synchronous calls from several threads share
+    arrays; each returns the run's record; a task that dies gives an error record with the reason."""
+    import concurrent.futures as cf
+
+    from redmule_verif.flow.farm import RemoteRuns
+
+    sys.path.insert(0, str(HERE))
+    from farm_fake_runner import FakeSim
+
+    rr = RemoteRuns(tmp_path / "work", ["--cxx-opt", "O0"], engine="local-array", jobs=2,
+                    runner="farm_fake_runner:run", python_path=[str(HERE)], gather_s=0.05)
+    try:
+        with cf.ThreadPoolExecutor(3) as pool:
+            futs = [pool.submit(rr, FakeSim(), "t", 7 + i, tmp_path / "runs" / str(i),
+                                knobs={"sleep": 0.1, **({"die": 1} if i == 2 else {})}, timeout=30)
+                    for i in range(3)]
+            recs = [f.result(timeout=60) for f in futs]
+    finally:
+        rr.close()
+    assert [r["status"] for r in recs] == ["pass", "pass", "error"]
+    assert recs[0]["summary"]["trace_sha256"] == recs[0]["trace_sha256"]
+    assert "ended FAILED: exit code 3" in recs[2]["message"]
