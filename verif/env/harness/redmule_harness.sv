@@ -21,7 +21,12 @@
 //     a held or doubled event pulse or a stray response is an error;
 //   * a trace of every accepted TCDM access and every event (one text line
 //     each, file given by +tcdm_log=PATH) for the transaction-level monitor;
-//   * a progress watchdog that raises `hang_o` when a job makes no progress.
+//   * a progress watchdog that raises `hang_o` when a job makes no progress;
+//   * a restart input (`restart_i`, a pulse while the clock is stopped): every
+//     harness register back to its time-0 value (cycle counter, counters,
+//     random streams, memory words) and the trace file reopened (truncated), so
+//     that one simulator process can run many tests one after another, each
+//     seeing exactly what it would see in a fresh process.
 // The DUT is instantiated only through its port contract. Its module name is
 // `DUT_MODULE (default redmule); define DUT_NO_PARAMS for a top without the
 // L/H/P/N_CORES/ID_WIDTH parameters.
@@ -76,6 +81,7 @@ module redmule_harness #(
   input  logic                      flush_i,         // flush the trace file (the monitor is about to read it)
   input  logic                      probe_i,         // COMB probe: decoy grant/r_valid in the first half of each cycle
   input  logic [15:0]               busy_slack_i,    // BUSY: cycles busy_o may disagree with the job state (0 = off)
+  input  logic                      restart_i,       // batch worker: back to the time-0 state (clock stopped)
   output logic                      hang_o,
   output logic [1:0]                hang_cause_o,    // 1 no progress, 2 over budget
   output logic [63:0]               cycle_o,
@@ -125,11 +131,15 @@ module redmule_harness #(
     if ($value$plusargs("tcdm_log=%s", log_path)) fd = $fopen(log_path, "w");
   end
   final if (fd != 0) $fclose(fd);
+  always @(posedge restart_i) begin
+    if (fd != 0) $fclose(fd);
+    fd = (log_path != "") ? $fopen(log_path, "w") : 0;
+  end
   assign trace_on_o = fd != 0;
 
   // ------------------------------------------------------------------ cycle counter
   logic [63:0] cycle_q;
-  always @(posedge clk_i) cycle_q <= cycle_q + 64'd1;
+  always @(posedge clk_i or posedge restart_i) cycle_q <= restart_i ? 64'd0 : cycle_q + 64'd1;
   initial cycle_q = '0;
   assign cycle_o = cycle_q;
 
@@ -147,8 +157,12 @@ module redmule_harness #(
 
   logic [31:0] rnd_q, rnd2_q;
   logic [31:0] core_rnd_q [8];
-  always @(posedge clk_i) begin
-    if (gnt_reseed_i) begin
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      rnd_q  <= '0;
+      rnd2_q <= '0;
+      for (int c = 0; c < 8; c++) core_rnd_q[c] <= '0;
+    end else if (gnt_reseed_i) begin
       rnd_q  <= (gnt_seed_i == 0) ? 32'h1234_5678 : gnt_seed_i;
       rnd2_q <= xs32(gnt_seed_i ^ 32'h9E37_79B9);
       for (int c = 0; c < 8; c++) core_rnd_q[c] <= xs32(gnt_seed_i + 32'h7F4A_7C15 * (c + 1));
@@ -161,8 +175,9 @@ module redmule_harness #(
 
   // bursty: a two-state chain, leaving "on" with probability 1/on and "off" with 1/off
   logic burst_on_q;
-  always @(posedge clk_i) begin
-    if (gnt_reseed_i) burst_on_q <= 1'b1;
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) burst_on_q <= 1'b0;
+    else if (gnt_reseed_i) burst_on_q <= 1'b1;
     else if (burst_on_q) begin
       if (gnt_on_i <= 16'd1 || rnd2_q[15:0] < 16'(32'd65536 / gnt_on_i)) burst_on_q <= 1'b0;
     end else begin
@@ -208,7 +223,7 @@ module redmule_harness #(
   // values. The DUT's flops only ever sample the real values.
   logic probe_q;
   initial probe_q = 1'b0;
-  always @(posedge clk_i) probe_q <= probe_i;
+  always @(posedge clk_i or posedge restart_i) probe_q <= restart_i ? 1'b0 : probe_i;
   always @(negedge clk_i) probe_q <= 1'b0;
   assign gnt_pin    = probe_q ? ~offer : tcdm_gnt;
   assign rvalid_pin = probe_q ? ~tcdm_r_valid : tcdm_r_valid;
@@ -217,8 +232,11 @@ module redmule_harness #(
   logic [31:0] stall_hist [64];
   initial for (int i = 0; i < 64; i++) stall_hist[i] = 0;
   initial stall_q = 0;
-  always @(posedge clk_i) begin
-    if (tcdm_req && !tcdm_gnt) stall_q <= stall_q + 1;
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      stall_q <= 0;
+      for (int i = 0; i < 64; i++) stall_hist[i] <= 0;
+    end else if (tcdm_req && !tcdm_gnt) stall_q <= stall_q + 1;
     else if (tcdm_req && tcdm_gnt) begin
       stall_hist[(stall_q > 63) ? 63 : stall_q[5:0]] <= stall_hist[(stall_q > 63) ? 63 : stall_q[5:0]] + 1;
       stall_q <= 0;
@@ -237,7 +255,14 @@ module redmule_harness #(
   logic [DW-1:0]   rdata_q;
   logic [31:0]     n_loads_q, n_stores_q;
   initial begin n_loads_q = 0; n_stores_q = 0; rvalid_q = 0; rdata_q = '0; end
-  always @(posedge clk_i) begin
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      rvalid_q <= 1'b0;
+      rdata_q <= '0;
+      n_loads_q <= 0;
+      n_stores_q <= 0;
+      for (int i = 0; i < int'(MEM_WORDS); i++) mem[i] <= 32'h0;
+    end else begin
     rvalid_q <= 1'b0;
     if (tcdm_req && tcdm_gnt) begin
       logic [31:0] base_idx;
@@ -261,6 +286,7 @@ module redmule_harness #(
       end
     end
     if (fd != 0 && flush_i) $fflush(fd);  // after this edge's line: a flush request sees everything counted
+    end
   end
   assign tcdm_r_valid = rvalid_q;
   assign tcdm_r_data  = rvalid_q ? rdata_q : {(DW/32){32'hDEAD_BEEF}};
@@ -272,8 +298,12 @@ module redmule_harness #(
   // bits are counted per cycle: a pulse held for two cycles counts 2.
   logic [31:0] n_evt_q, n_preq_q, n_presp_q;
   initial begin n_evt_q = 0; n_preq_q = 0; n_presp_q = 0; end
-  always @(posedge clk_i) begin
-    if (rst_ni) begin
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      n_evt_q <= 0;
+      n_preq_q <= 0;
+      n_presp_q <= 0;
+    end else if (rst_ni) begin
       n_evt_q   <= n_evt_q + 32'($countones(evt));
       n_preq_q  <= n_preq_q + 32'(periph_req_i && periph_gnt_o);
       n_presp_q <= n_presp_q + 32'(periph_r_valid_o);
@@ -303,19 +333,27 @@ module redmule_harness #(
   logic [15:0]     busy_low_q, busy_high_q;
   logic            load_resp_q;     // the response in this cycle answers a load
   initial begin errs_q = 0; pend_q = 0; neg_valid_q = 0; busy_low_q = 0; busy_high_q = 0; load_resp_q = 0; end
-  always @(negedge clk_i) begin
+  always @(negedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      neg_valid_q <= 1'b0; neg_req_q <= 1'b0; neg_add_q <= '0; neg_wen_q <= 1'b0; neg_be_q <= '0; neg_data_q <= '0;
+    end else begin
     neg_valid_q <= probe_q;
     neg_req_q   <= tcdm_req;
     neg_add_q   <= tcdm_add;
     neg_wen_q   <= tcdm_wen;
     neg_be_q    <= tcdm_be;
     neg_data_q  <= tcdm_data;
+    end
   end
-  always @(posedge clk_i) load_resp_q <= tcdm_req && tcdm_gnt && tcdm_wen;
-  always @(posedge clk_i) begin : rules
+  always @(posedge clk_i or posedge restart_i) load_resp_q <= restart_i ? 1'b0 : tcdm_req && tcdm_gnt && tcdm_wen;
+  always @(posedge clk_i or posedge restart_i) begin : rules
     int unsigned nerr;  // rules broken in this cycle (several may be)
     nerr = 0;
-    if (!rst_ni) begin
+    if (restart_i) begin
+      pend_q <= 1'b0; pend_add_q <= '0; pend_wen_q <= 1'b0; pend_be_q <= '0; pend_data_q <= '0;
+      busy_low_q <= 0;
+      busy_high_q <= 0;
+    end else if (!rst_ni) begin
       pend_q <= 1'b0;
       busy_low_q <= 0;
       busy_high_q <= 0;
@@ -363,7 +401,7 @@ module redmule_harness #(
       pend_be_q   <= tcdm_be;
       pend_data_q <= tcdm_data;
     end
-    errs_q <= errs_q + nerr;
+    errs_q <= restart_i ? 32'd0 : errs_q + nerr;
     if (fd != 0 && flush_i && nerr != 0) $fflush(fd);
   end
   assign proto_errs_o = errs_q;
@@ -374,7 +412,10 @@ module redmule_harness #(
   logic [31:0] last_add_q;
   logic        last_wen_q;
   initial begin since_hs_q = 0; idle_offer_q = 0; gnt_cycles_q = 0; last_add_q = 0; last_wen_q = 0; end
-  always @(posedge clk_i) begin
+  always @(posedge clk_i or posedge restart_i) begin
+    if (restart_i) begin
+      since_hs_q <= 0; idle_offer_q <= 0; gnt_cycles_q <= 0; last_add_q <= 0; last_wen_q <= 0;
+    end else begin
     if (tcdm_req && tcdm_gnt) begin
       since_hs_q <= 0;
       last_add_q <= tcdm_add;
@@ -384,6 +425,7 @@ module redmule_harness #(
     else if (offer) idle_offer_q <= idle_offer_q + 1;
     if (progress_clr_i || !job_active_i) gnt_cycles_q <= 0;
     else if (offer) gnt_cycles_q <= gnt_cycles_q + 1;
+    end
   end
   assign since_hs_o   = since_hs_q;
   assign last_add_o   = last_add_q;
