@@ -36,23 +36,15 @@ def test_hang_buckets_separate_stream_phase_and_queue():
 
 
 def test_op_and_format_of_one_job_do_not_split_a_cause():
-    """The same wrong-everywhere bug in runs of different ops gives one bucket."""
+    """The same bug in runs of different ops and formats gives one bucket; its scope is reported apart."""
     r1 = _rec([_err("Z_MISMATCH", 50, 0, pattern="ulp1", where="all")],
-              [_job("fma", "FP16", "fail"), _job("minmax", "FP8", "fail"), _job("fma", "FP8", "fail")])
-    r2 = _rec([_err("Z_MISMATCH", 70, 0, pattern="ulp1", where="all")],
-              [_job("fma", "FP16", "fail"), _job("fma", "FP16", "pass"), _job("addmax", "FP8", "fail"),
-               _job("addmax", "FP8", "pass")])
-    s1, s2 = T.root_signature(r1), T.root_signature(r2)
-    assert s1 == "Z_MISMATCH pattern=ulp1 where=all ops=? formats=?"  # every job failed: no contrast in r1
-    assert s2 == "Z_MISMATCH pattern=ulp1 where=all ops=any formats=any"
-    assert T.merge_buckets([s1, s2]) == {s1: s2, s2: s2}
-
-
-def test_contrast_confines_a_cause_to_what_fails_while_the_rest_passes():
-    r = _rec([_err("Z_MISMATCH", 5, 0, pattern="sign")],
-             [_job("minmax", "FP16", "fail"), _job("minmax", "FP8", "fail"), _job("fma", "FP16", "pass"),
-              _job("fma", "FP8", "pass")])
-    assert T.root_signature(r) == "Z_MISMATCH pattern=sign ops=minmax formats=any"
+              [dict(_job("fma", "FP16", "fail"), job=0), dict(_job("minmax", "FP8", "pass"), job=1)])
+    r2 = _rec([_err("Z_MISMATCH", 70, 1, pattern="ulp1", where="all")],
+              [dict(_job("minmax", "FP8ALT", "pass"), job=0), dict(_job("fma", "FP8", "fail"), job=1)])
+    assert T.root_signature(r1) == T.root_signature(r2) == "Z_MISMATCH pattern=ulp1 where=all"
+    sc = T.scope([r1, r2], "Z_MISMATCH")
+    assert sc["ops"] == ["fma"] and sc["formats"] == ["FP16", "FP8"] and sc["ops_clean"] == ["minmax"]
+    assert sc["formats_clean"] == ["FP8ALT"]
 
 
 def test_unknown_scope_joins_the_one_compatible_bucket():

@@ -8,6 +8,8 @@ import pathlib
 import sys
 
 from redmule_verif.cli.common import PROG
+from redmule_verif.env.testlist import runs_under
+from redmule_verif.model.profile import load_profile
 from redmule_verif.cli.launch import add_launcher_options, closure_launcher_factory, farm_launcher
 from redmule_verif.flow.resume import done_records, previous_results
 from redmule_verif.flow.triage import KnownIssuesError, load_known_issues
@@ -118,6 +120,12 @@ def main(args) -> int:
     previous = _previous(args, out, suite.name)
     base = args.seed if args.seed is not None else (suite.seed if suite.seed is not None else default_base_seed())
     runs = plan(suite, out, base, seeds=args.seeds, timeout=args.timeout)
+    prof = load_profile(dut.profile)
+    excluded = sorted({r.test for r in runs if not runs_under(r.test, prof)})
+    if excluded:  # said, and recorded in results.json (build.not_run): never a silent pass
+        runs = [r for r in runs if runs_under(r.test, prof)]
+        print(f"not run under profile {prof.name} (its stimulus breaks the profile's conventions): "
+              f"{', '.join(excluded)}", flush=True)
     kept = done_records(runs, resumed_from) if args.resume else {}
     if args.resume:
         print(f"resume: {len(kept)} of {len(runs)} runs already have their final record in {out}; "
@@ -133,7 +141,7 @@ def main(args) -> int:
               file=sys.stderr)
         return 2
     launcher = farm_launcher(args, sim, out, dut.cli_args(), previous, log=lambda s: print(s, flush=True))
-    reg = Regression(suite, runs, sim, out, dut.build_info(sim), dut.cli_args(), jobs=args.jobs,
+    reg = Regression(suite, runs, sim, out, {**dut.build_info(sim), "not_run": excluded}, dut.cli_args(), jobs=args.jobs,
                      previous=previous, rerun_failures=args.rerun_failures,
                      waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base,
                      known=known, fail_on=args.fail_on, characterise=Characteriser(dut, sim, out / "characterise"),

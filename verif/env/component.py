@@ -82,7 +82,7 @@ class PathLogged:
         counter = WAIVED if waived else FIRED
         counter[check] += 1
         n = counter[check]
-        if n <= limit:
+        if n <= limit or (job is not None and not any(d["check"] == check and d["job"] == job for d in DETAIL)):
             DETAIL.append({"check": check, "message": msg.splitlines()[0][:400] if msg else "", "cycle": _cycle() if cycle is None else int(cycle),
                            "job": job, "attrs": attrs, "waived": waived})
         if waived:

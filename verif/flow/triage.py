@@ -10,10 +10,11 @@ in simulated cycles, ties broken by how close the check sits to the port
 The bucket of a failing run is its root-cause signature: the check plus the
 attributes that separate causes (for a hang: which stream stalled, in which
 phase, with how many jobs queued; for a Z mismatch: how the bits are wrong and
-which ops/formats fail *while others pass in the same run*), never the op or
+whether all elements are; for a stray access: its side and distance), never the op or
 the format of the one job that happened to fail first, so one cause does not
-split into five buckets. :func:`merge_buckets` then folds a bucket whose
-contrast is unknown (a run that had no passing job to compare with) into the
+split into five buckets: which formats and op families a bucket's error shows
+in is reported beside it (:func:`scope`), and characterisation tests it.
+:func:`merge_buckets` folds a bucket with an unknown attribute ('?') into the
 one bucket it is compatible with.
 
 Known issues (a YAML file) mark buckets known or new; waivers demote a check
@@ -50,8 +51,8 @@ OTHER_RANK = 8
 SEPARATING = {
     "HANG_NO_PROGRESS": ("stream", "phase", "queued"),
     "HANG_OVER_BUDGET": ("stream", "phase", "queued"),
-    "Z_MISMATCH": ("pattern", "where", "ops", "formats"),
-    "LOAD_OUTSIDE_FOOTPRINT": ("matrix", "side", "dist"),
+    "Z_MISMATCH": ("pattern", "where"),
+    "LOAD_OUTSIDE_FOOTPRINT": ("side", "dist"),
     "STORE_OUTSIDE_Z": ("side", "dist"),
     "CRASH": ("hint",),
 }
@@ -142,6 +143,11 @@ def events_of(record: dict) -> list[ErrorEvent]:
     else:
         evs = [classify_message(t) for t in (record.get("first_errors") or []) if t and t.strip()]
     status = record.get("status")
+    if not evs and status == "fail" and record.get("message"):
+        # the test ended before writing its summary (a sequence gave up): its message names the error
+        ev = classify_message(str(record["message"]).split(": ", 1)[-1] if ": job #" in str(record["message"])
+                              else str(record["message"]))
+        evs = [ev] if ev.check != "OTHER" else [classify_message(str(record["message"]))]
     if status == "timeout":
         evs.append(ErrorEvent("TIMEOUT", "wall-clock limit reached, simulator killed"))
     elif status == "error":
@@ -166,15 +172,25 @@ def root_cause(record: dict) -> ErrorEvent | None:
     return min(live, key=lambda e: e.rank) if live else None
 
 
-def contrast(record: dict, key: str) -> list[str] | None:
-    """Values of ``key`` (op family, format ...) whose jobs failed while jobs of other values passed.
+def contrast(record: dict, key: str, check: str | None = None) -> list[str] | None:
+    """Values of ``key`` (op family, format ...) whose jobs showed the error while jobs of other values
+    did not, in the same run.
 
-    None when the run has no contrast (no failing or no passing job of another
-    value): the cause's scope is unknown from this run alone.
+    With ``check``: the jobs ``check`` fired for against every other job that ran to its end; without:
+    the jobs whose Z mismatched against those that matched. None when the run has no contrast (no job
+    of another value to compare with): the cause's scope is unknown from this run alone.
     """
-    outcomes = (record.get("summary") or {}).get("job_outcomes") or record.get("job_outcomes") or []
-    failing = {o.get(key) for o in outcomes if o.get("status") == "fail" and o.get(key)}
-    passing = {o.get(key) for o in outcomes if o.get("status") == "pass" and o.get(key)}
+    summary = record.get("summary") or {}
+    outcomes = summary.get("job_outcomes") or record.get("job_outcomes") or []
+    if check is None:
+        failing = {o.get(key) for o in outcomes if o.get("status") == "fail" and o.get(key)}
+        passing = {o.get(key) for o in outcomes if o.get("status") == "pass" and o.get(key)}
+    else:
+        detail = summary.get("errors_detail") or record.get("errors_detail") or []
+        hit = {d.get("job") for d in detail if d.get("check") == check and d.get("job") is not None}
+        failing = {o.get(key) for o in outcomes if o.get("job") in hit and o.get(key)}
+        passing = {o.get(key) for o in outcomes if o.get("job") not in hit and o.get(key)
+                   and o.get("status") in ("pass", "fail", "zero")}
     if not failing or not passing:
         return None
     confined = failing - passing
@@ -190,12 +206,25 @@ def root_signature(record: dict) -> str:
     ev = root_cause(record)
     if ev is None:
         return "FAIL with no error recorded"
-    if ev.check == "Z_MISMATCH":
-        ev = dataclasses.replace(ev, attrs=dict(ev.attrs))
-        for key, attr in (("family", "ops"), ("fmt", "formats")):
-            scope = contrast(record, key)
-            ev.attrs[attr] = scope if scope is not None else "?"
     return ev.signature()
+
+
+def scope(records: list[dict], check: str) -> dict:
+    """Across runs: the formats and op families of the jobs ``check`` fired for, and of those it did not
+    fire for that ran to their end (what a bucket's cause is confined to, for the report)."""
+    hit, clean = {"fmt": set(), "family": set()}, {"fmt": set(), "family": set()}
+    for r in records:
+        summary = r.get("summary") or {}
+        detail = summary.get("errors_detail") or r.get("errors_detail") or []
+        jobs = {d.get("job") for d in detail if d.get("check") == check and d.get("job") is not None}
+        for o in summary.get("job_outcomes") or r.get("job_outcomes") or []:
+            side = hit if o.get("job") in jobs else clean if o.get("status") in ("pass", "zero") else None
+            if side is not None:
+                for k in side:
+                    if o.get(k):
+                        side[k].add(o[k])
+    return {"formats": sorted(hit["fmt"]), "ops": sorted(hit["family"]),
+            "formats_clean": sorted(clean["fmt"] - hit["fmt"]), "ops_clean": sorted(clean["family"] - hit["family"])}
 
 
 def cause_signature(record: dict) -> str:

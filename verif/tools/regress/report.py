@@ -69,6 +69,9 @@ def summarise(runs: list[dict], planned: int, elapsed: float, previous: list[dic
             k = kinds.setdefault(check, {"runs": 0, "root": 0})
             k["runs"] += 1
             k["root"] += check == root
+    for key, b in buckets.items():  # where the bucket's error shows, across its runs (and where it does not)
+        mine = [r for r in failing if merged[bucket_key(r)] == key]
+        b["scope"] = triage.scope(mine, key.split(" ")[0])
     jobs = sum(int(r.get("jobs_checked") or 0) for r in runs)
     cycles = sum(int(r.get("sim_cycles") or 0) for r in runs)
     waived: dict[str, int] = {}

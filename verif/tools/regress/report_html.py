@@ -146,6 +146,12 @@ def render(results: dict, previous: list[dict] = ()) -> str:
                 tag += f"<div><b>needs:</b> {_e(ch.get('line') or ch.get('error'))}</div>"
             if ch.get("job_file"):
                 tag += f"<div>shrunk job: <code>{_e(ch['job_file'])}</code></div>"
+            sc = bk.get("scope") or {}
+            if sc.get("formats") or sc.get("ops"):
+                tag += (f"<div class='muted'>seen in {_e(', '.join(sc.get('formats', [])))} / "
+                        f"{_e(', '.join(sc.get('ops', [])))}"
+                        + (f"; never in {_e(', '.join(sc['formats_clean'] + sc['ops_clean']))}"
+                           if sc.get("formats_clean") or sc.get("ops_clean") else "") + "</div>")
             if bk.get("checks"):
                 tag += f"<div class='muted'>errors seen in these runs: {_e(', '.join(bk['checks']))}</div>"
             f = bk["first"]
