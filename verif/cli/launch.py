@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import pathlib
 
-from redmule_verif.flow import farm
+from redmule_verif.flow import batching, farm
 from redmule_verif.flow.slurm import SlurmOptions
 from redmule_verif.sim.dut import UsageError
 
@@ -45,6 +45,20 @@ def add_launcher_options(p) -> None:
                    help="seconds between two looks at the queue (default 5)")
     g.add_argument("--max-requeue", type=int, default=2, metavar="N",
                    help="preempted tasks are submitted again up to N times (default 2)")
+    g.add_argument("--runs-per-process", type=int, default=None, metavar="N",
+                   help="runs one simulator process makes, one after another (default: batches of about "
+                        "--batch-seconds; 1: one process per run, the old mode)")
+    g.add_argument("--batch-seconds", type=float, default=batching.DEFAULT_BATCH_S, metavar="S",
+                   help=f"estimated work of one batch worker (default {batching.DEFAULT_BATCH_S:g})")
+
+
+def configure_batching(args) -> None:
+    """The batch options of the command become the defaults of every local launcher and run function."""
+    rpp = getattr(args, "runs_per_process", None)
+    if rpp is not None and rpp < 1:
+        raise UsageError("--runs-per-process must be at least 1")
+    batching.DEFAULTS["runs_per_process"] = rpp
+    batching.DEFAULTS["batch_seconds"] = float(getattr(args, "batch_seconds", None) or batching.DEFAULT_BATCH_S)
 
 
 def slurm_options(args) -> SlurmOptions:
@@ -59,13 +73,15 @@ def slurm_options(args) -> SlurmOptions:
 
 
 def _test_hooks() -> dict:
-    runner = os.environ.get("REDMULE_TASK_RUNNER") or "auto"
+    runner = os.environ.get("REDMULE_TASK_RUNNER") or (
+        "single" if batching.DEFAULTS.get("runs_per_process") == 1 else "auto")
     path = [p for p in os.environ.get("REDMULE_TASK_PYTHONPATH", "").split(os.pathsep) if p]
     return {"runner": runner, "python_path": path}
 
 
 def farm_launcher(args, sim, out, build_args, previous=(), log=None):
     """None for ``--launcher local`` (the tool's own local launcher), else a FarmLauncher into OUT/slurm."""
+    configure_batching(args)
     if args.launcher == "local":
         return None
     return farm.FarmLauncher(sim, pathlib.Path(out) / "slurm", build_args, engine=_engine(args),
@@ -76,6 +92,7 @@ def farm_launcher(args, sim, out, build_args, previous=(), log=None):
 
 def remote_run_fn(args, out, build_args=(), stop=None):
     """None for ``--launcher local``, else a RemoteRuns (a run_fn whose runs are array tasks) into OUT/slurm."""
+    configure_batching(args)
     if args.launcher == "local":
         return None
     return farm.RemoteRuns(pathlib.Path(out) / "slurm", build_args, engine=_engine(args), options=slurm_options(args),
@@ -88,6 +105,7 @@ def _engine(args) -> str:
 
 def closure_launcher_factory(args):
     """For the closure loop: ``factory(sim, out)`` -> a FarmLauncher per batch of the loop (None: local)."""
+    configure_batching(args)
     if args.launcher == "local":
         return None
     build_args = []

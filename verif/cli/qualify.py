@@ -11,6 +11,7 @@ import json
 import pathlib
 import sys
 
+from redmule_verif.flow.batching import batched_run_fn, close_run_fn
 from redmule_verif.cli.launch import add_launcher_options, remote_run_fn
 from redmule_verif.sim.build import BuildError
 from redmule_verif.sim.dut import DutOptions
@@ -158,8 +159,9 @@ def main(args) -> int:
     # --launcher slurm: every run of the hunt is an array task (the mutants are built here, one at a time per
     # qualify thread: -j N hunts N mutants at once); shrinking a kill runs here
     remote = remote_run_fn(args, out.resolve(), ws.dut.cli_args(rtl=False, cxx_opt=False))
+    local = None if remote else batched_run_fn(out.resolve() / "_workers")  # runs share worker processes
     q = Qualifier(chosen, runs, ws, settings, log=lambda s: print(s, flush=True), previous=previous,
-                  **({"run_fn": remote} if remote else {}))
+                  run_fn=remote or local)
     if remote:
         remote.stop = q.stop
     try:
@@ -172,6 +174,7 @@ def main(args) -> int:
     finally:
         if remote:
             remote.close()
+        close_run_fn(local)
     _print_summary(s, out)
     incomplete = s["by_status"].get("incomplete", 0) + s["by_status"].get("not-run", 0)
     bad = s["survived"] + s["by_status"].get("error", 0) + s["by_status"].get("build-error", 0)

@@ -12,6 +12,7 @@ import sys
 import pathlib
 
 from redmule_verif.cli.common import parse_knobs
+from redmule_verif.flow.batching import batched_run_fn, close_run_fn
 from redmule_verif.cli.launch import add_launcher_options, remote_run_fn
 from redmule_verif.sequences.library import SEQUENCES
 from redmule_verif.sim.dut import DutOptions
@@ -50,15 +51,17 @@ def main(args) -> int:
     log = (lambda s: None) if args.json else (lambda s: print(s, flush=True))
     work = pathlib.Path(args.out or f"out/shrink/{args.test}-{args.seed}").resolve()
     remote = remote_run_fn(args, work, dut.cli_args())  # --launcher slurm: every trial run is an array task
+    local = None if remote else batched_run_fn(work / "_workers")  # trial runs share worker processes
     try:
         res = shrink(sim, args.test, args.seed, knobs, args.budget_runs, args.out, args.output, args.timeout,
-                     log=log, build_args=dut.cli_args(), **({"run_fn": remote} if remote else {}))
+                     log=log, build_args=dut.cli_args(), run_fn=remote or local)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:
         if remote:
             remote.close()
+        close_run_fn(local)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1, default=str))
     else:

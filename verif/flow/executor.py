@@ -8,8 +8,14 @@ so the caller writes valid partial results.
 
 A :class:`Launcher` takes a list of :class:`~redmule_verif.flow.records.RunSpec`
 and calls back with one record per run as the runs finish, plus progress
-counts. :class:`LocalLauncher` runs them here, as simulator processes; another
-engine (a batch scheduler) is one more subclass with the same ``launch``.
+counts. Launchers work in batches: :meth:`Launcher.batches` groups the runs
+(:func:`redmule_verif.flow.batching.plan_batches`: by estimated cost, about
+``batch_seconds`` each; ``runs_per_process=1`` is one run a batch), and a batch
+is run by one worker, a simulator process that runs its runs one after another
+(:func:`redmule_verif.sim.batch.run_batch`; as a command line:
+``python -m redmule_verif.flow.task BATCH.json``, which writes one record per
+run). :class:`LocalLauncher` runs the batches here, ``jobs`` at a time; the
+farm launcher (:mod:`redmule_verif.flow.farm`) runs each as an array task.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import time
 import traceback
 from typing import Callable, Iterable
 
+from redmule_verif.flow.batching import DEFAULTS, estimator, plan_batches
 from redmule_verif.flow.records import FAILING, RunSpec, run_record, tool_error_record
 from redmule_verif.sim.runner import run_test
 
@@ -151,9 +158,18 @@ class Progress:
 class Launcher(abc.ABC):
     """Runs RunSpecs and reports one record per run (see the module docstring)."""
 
+    #: runs per simulator process (1: the old one-process-per-run mode; None: batches by estimated cost)
+    runs_per_process: int | None = None
+    batch_seconds: float = DEFAULTS["batch_seconds"]
+
     def __init__(self):
         self.stop = threading.Event()
         self.interrupted = False
+
+    def batches(self, specs: list[RunSpec], jobs: int = 1, est=None) -> list[list[RunSpec]]:
+        """``specs`` grouped into the batches of one worker process each."""
+        return plan_batches(specs, est or estimator(getattr(self, "sim", None)), jobs, self.batch_seconds,
+                            self.runs_per_process)
 
     @abc.abstractmethod
     def launch(self, specs: list[RunSpec], on_record: Callable[[RunSpec, dict], None],
@@ -173,13 +189,26 @@ class LocalLauncher(Launcher):
     """Simulator processes on this machine, ``jobs`` at a time, on a built ``sim``."""
 
     def __init__(self, sim, jobs: int = 2, build_args=(), run_fn: Callable = run_test,
-                 on_interrupt: Callable[[int], None] | None = None):
+                 on_interrupt: Callable[[int], None] | None = None, runs_per_process: int | None = 0,
+                 batch_seconds: float | None = None, work_dir=None, trace: bool = False):
         super().__init__()
         self.sim = sim
         self.jobs = max(1, int(jobs))
         self.build_args = list(build_args)
         self.run_fn = run_fn
         self.on_interrupt = on_interrupt
+        # 0 / None: the command's defaults (redmule_verif.flow.batching.DEFAULTS)
+        self.runs_per_process = runs_per_process if runs_per_process else DEFAULTS["runs_per_process"]
+        self.batch_seconds = float(batch_seconds or DEFAULTS["batch_seconds"])
+        self.work_dir = work_dir
+        self.trace = trace
+        self.sessions = []  # the batch workers of the last launch (process counts, busy time)
+
+    @property
+    def batched(self) -> bool:
+        """Batch workers (many runs per simulator process) unless one run per process was asked for or the
+        runs go through another run function (tests, remote runs)."""
+        return self.runs_per_process != 1 and self.run_fn is run_test
 
     def _run(self, spec: RunSpec) -> dict:
         if self.stop.is_set():
@@ -195,6 +224,8 @@ class LocalLauncher(Launcher):
         return run_record(spec, rec, self.build_args)
 
     def launch(self, specs, on_record, on_progress=None) -> bool:
+        if self.batched and specs:
+            return self._launch_batches(list(specs), on_record, on_progress)
         counts = Progress(len(specs))
 
         def done(spec, rec, exc):
@@ -217,5 +248,65 @@ class LocalLauncher(Launcher):
         for spec in out.abandoned:  # threads that would not end: recorded anyway
             on_record(spec, run_record(spec, None, self.build_args, "interrupted",
                                        "killed: the regression was interrupted"))
+        self.interrupted = self.interrupted or out.interrupted
+        return out.interrupted
+
+    # -- batch workers
+    def _workers_dir(self, specs) -> pathlib.Path:
+        if self.work_dir:
+            return pathlib.Path(self.work_dir)
+        common = pathlib.Path(os.path.commonpath([str(s.dir) for s in specs]))
+        return (common if len(specs) > 1 else common.parent) / "_workers"
+
+    def _launch_batches(self, specs, on_record, on_progress) -> bool:
+        from redmule_verif.sim.batch import run_batch  # the simulator side is only needed here
+
+        counts = Progress(len(specs))
+        lock = threading.Lock()
+        reported: set = set()
+        batches = self.batches(specs, self.jobs)
+        work = self._workers_dir(specs)
+        self.sessions = []
+
+        def record(spec, raw, status=None, message=""):
+            if raw is None and status is None:
+                status, message = "skipped", "not started: the regression was interrupted"
+            elif raw is not None and self.stop.is_set() and raw["status"] not in ("pass", "fail"):
+                status, message = "interrupted", "killed: the regression was interrupted"
+            rec = run_record(spec, raw, self.build_args, status, message)
+            with lock:
+                if id(spec) in reported:
+                    return
+                reported.add(id(spec))
+                counts.done += 1
+                counts.failing += rec["status"] in FAILING
+                on_record(spec, rec)
+                if on_progress:
+                    on_progress(counts)
+
+        def run_one_batch(item):
+            n, batch = item
+            self.sessions.append(run_batch(self.sim, batch, record, work, stop=self.stop, name=f"batch{n:03d}",
+                                           trace=self.trace))
+
+        def done(item, result, exc):
+            if exc is not None:  # the batch driver itself broke: its unreported runs are error records
+                for spec in item[1]:
+                    if id(spec) not in reported:
+                        rec = tool_error_record(spec, exc, self.build_args)
+                        with lock:
+                            reported.add(id(spec))
+                            counts.done += 1
+                            counts.failing += 1
+                            on_record(spec, rec)
+
+        binary = getattr(self.sim, "binary", None)
+        with stop_signals():
+            out = run_pool(list(enumerate(batches)), run_one_batch, done, self.jobs, self.stop,
+                           kill=lambda: kill_children([binary] if binary else None),
+                           on_interrupt=self.on_interrupt, name="batch")
+        for _, batch in out.not_started + out.abandoned:
+            for spec in batch:
+                record(spec, None, "skipped" if id(spec) not in reported else None)
         self.interrupted = self.interrupted or out.interrupted
         return out.interrupted

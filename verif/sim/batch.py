@@ -29,6 +29,7 @@ import select
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from typing import Callable
 
@@ -171,7 +172,7 @@ class WorkerSession:
                  waves: bool = False, extra_env: dict | None = None, plusargs=(), module=None, python_path=(),
                  assert_cycles: bool | None = None, trace: bool = False) -> dict:
         """Like :func:`redmule_verif.sim.runner.run_test`, in this session's process."""
-        if waves or plusargs or module or sim is not self.sim:
+        if waves or plusargs or module or str(sim.binary) != str(self.sim.binary):
             kw = {"module": module} if module else {}
             return run_test(sim, test, seed, out_dir, knobs=knobs, timeout=timeout, waves=waves,
                             extra_env=extra_env, plusargs=plusargs, python_path=python_path,
@@ -186,6 +187,7 @@ class WorkerSession:
         env = {"REDMULE_TEST": test, "REDMULE_SEED": str(int(seed)), "REDMULE_KNOBS": json.dumps(knobs)}
         if assert_cycles:
             env["REDMULE_ASSERT_CYCLES"] = "1"
+        env.update(getattr(self.sim, "run_env", None) or {})  # the DUT's profile and waivers (DutOptions.run_env)
         env.update({k: str(v) for k, v in (extra_env or {}).items()})
         spec = {"id": f"{self.processes}.{self.runs}", "test": test, "seed": int(seed), "dir": str(out),
                 "env": env, "trace": bool(trace)}
@@ -295,3 +297,45 @@ def run_batch(sim, specs, on_record: Callable, work_dir, slots: int = DEFAULT_SL
         else:
             session.close()
     return session
+
+
+class SessionRunFn:
+    """A ``run_fn`` with :func:`~redmule_verif.sim.runner.run_test`'s signature whose runs share worker
+    processes: one :class:`WorkerSession` per calling thread and simulator (two per thread at most: the
+    oldest is closed). For the tools whose runs are decided one at a time (shrink,
+    qualify): the start-up of a simulator process is paid once per session, not per run. ``close()`` at
+    the end."""
+
+    def __init__(self, work_dir, slots: int = DEFAULT_SLOTS, stop=None):
+        self.work_dir = pathlib.Path(work_dir)
+        self.slots = slots
+        self.stop = stop
+        self.sessions: dict[tuple, WorkerSession] = {}
+        self.per_thread = 2  # qualify alternates between a mutant and the clean RTL
+        self._n = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, sim, test, seed, out_dir, **kw) -> dict:
+        key = (threading.get_ident(), str(sim.binary))
+        session = self.sessions.get(key)
+        if session is None:
+            mine = [k for k in self.sessions if k[0] == key[0]]
+            if len(mine) >= self.per_thread:  # the thread's oldest session goes (e.g. the previous mutant's)
+                self.sessions.pop(mine[0]).close()
+            with self._lock:
+                self._n += 1
+                n = self._n
+            session = self.sessions[key] = WorkerSession(sim, self.work_dir, slots=self.slots,
+                                                         name=f"session{n:03d}", stop=self.stop)
+        return session.run_test(sim, test, seed, out_dir, **kw)
+
+    def close(self) -> None:
+        for session in list(self.sessions.values()):
+            session.close()
+        self.sessions.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -133,7 +133,7 @@ class Regression:
         by_index = {s.index: s for s in self.specs}
         specs = [dataclasses.replace(by_index[i], dir=by_index[i].dir / "waves", timeout=3 * by_index[i].timeout,
                                      waves=True) for i in picked]
-        launcher = LocalLauncher(wsim, 1, self.build_args)
+        launcher = LocalLauncher(wsim, 1, self.build_args, runs_per_process=1)  # waves: one process per run
         launcher.launch(specs, self._rerun_done)
         self.interrupted = self.interrupted or launcher.interrupted
 
