@@ -104,3 +104,11 @@ def test_waivers_need_a_known_check_and_a_reason():
         T.parse_waivers(["TIMING"])
     with pytest.raises(ValueError, match="unknown check 'NOPE'"):
         T.parse_waivers(["NOPE:because"])
+
+
+def test_bucket_quality_counts_purity_and_separation():
+    from redmule_verif.tools.qualify.buckets import quality
+
+    q = quality({"a": ["X", "X", "Y"], "b": ["Z"], "c": ["Z", "Z"], "d": []})
+    assert q["killed"] == 3 and q["distinct"] == 1 and q["shared"] == {"Z": ["b", "c"]}
+    assert q["purity"] == {"a": 0.667, "b": 1.0, "c": 1.0}
