@@ -60,11 +60,12 @@ class WorkerSession:
     """One simulator process at a time on ``sim``, running runs one after another."""
 
     def __init__(self, sim, work_dir, slots: int = DEFAULT_SLOTS, python_path=(), name: str = "worker",
-                 stop=None):
+                 stop=None, plusargs=()):
         self.sim = sim
         self.work_dir = pathlib.Path(work_dir).resolve()
         self.slots = max(1, int(slots))
         self.python_path = list(python_path)
+        self.plusargs = list(plusargs)  # of the process: every run of the session gets them
         self.name = name
         self.stop = stop
         self.proc: subprocess.Popen | None = None
@@ -93,7 +94,8 @@ class WorkerSession:
             "REDMULE_WORKER_FDS": f"{p2c_r},{c2p_w}", "REDMULE_WORKER_SLOTS": str(self.slots),
             "REDMULE_WORKER_TRACE": trace})
         with open(self.log, "w") as fh:
-            self.proc = subprocess.Popen([str(self.sim.binary), f"+tcdm_log={trace}"], cwd=self.work_dir, env=env,
+            self.proc = subprocess.Popen([str(self.sim.binary), f"+tcdm_log={trace}", *self.plusargs],
+                                         cwd=self.work_dir, env=env,
                                          stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                                          pass_fds=(p2c_r, c2p_w))
         os.close(p2c_r)
@@ -172,7 +174,9 @@ class WorkerSession:
                  waves: bool = False, extra_env: dict | None = None, plusargs=(), module=None, python_path=(),
                  assert_cycles: bool | None = None, trace: bool = False) -> dict:
         """Like :func:`redmule_verif.sim.runner.run_test`, in this session's process."""
-        if waves or plusargs or module or str(sim.binary) != str(self.sim.binary):
+        if waves or list(plusargs) != self.plusargs or str(sim.binary) != str(self.sim.binary) or \
+                [str(pathlib.Path(x).resolve()) for x in python_path or self.python_path] != \
+                [str(pathlib.Path(x).resolve()) for x in self.python_path]:
             kw = {"module": module} if module else {}
             return run_test(sim, test, seed, out_dir, knobs=knobs, timeout=timeout, waves=waves,
                             extra_env=extra_env, plusargs=plusargs, python_path=python_path,
@@ -190,7 +194,7 @@ class WorkerSession:
         env.update(getattr(self.sim, "run_env", None) or {})  # the DUT's profile and waivers (DutOptions.run_env)
         env.update({k: str(v) for k, v in (extra_env or {}).items()})
         spec = {"id": f"{self.processes}.{self.runs}", "test": test, "seed": int(seed), "dir": str(out),
-                "env": env, "trace": bool(trace)}
+                "env": env, "trace": bool(trace), "module": module}
         for stale in ("summary.json", "coverage.json", "result.json", "window.json"):
             (out / stale).unlink(missing_ok=True)
         status, message, wall = self._hand_out(spec, out, timeout)

@@ -34,6 +34,7 @@ when the spec asks for the trace.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -131,10 +132,10 @@ def _set_run_environment(spec: dict) -> None:
     os.environ.update({k: str(v) for k, v in (spec.get("env") or {}).items()})
 
 
-def _seed_like_single_run(test: str, seed: int) -> None:
+def _seed_like_single_run(test: str, seed: int, module: str = SINGLE_RUN_MODULE) -> None:
     """cocotb seeds ``random`` per test from its full name and the regression seed: do the same as the
     single-run module would for this test."""
-    h = hashlib.sha1(f"{SINGLE_RUN_MODULE}.{test}".encode()).hexdigest()
+    h = hashlib.sha1(f"{module}.{test}".encode()).hexdigest()
     test_seed = int(seed) + int(h, 16)
     random.seed(test_seed)
     cocotb.RANDOM_SEED = test_seed
@@ -168,6 +169,21 @@ def _finish_trace(run_dir: pathlib.Path, keep: bool) -> None:
         shutil.copyfile(target, link)
 
 
+def _test_body(spec: dict):
+    """The coroutine function of the spec's test: a library test of the environment, or the cocotb test
+    of that name in the spec's ``module`` (another test module, e.g. the checkers' fixture tests)."""
+    module = spec.get("module") or SINGLE_RUN_MODULE
+    if module == SINGLE_RUN_MODULE:
+        cls = TEST_CLASSES[spec["test"]]
+
+        async def body(dut):
+            await run_uvm_test(cls)
+
+        return body
+    obj = getattr(importlib.import_module(module), spec["test"])
+    return getattr(obj, "func", obj)
+
+
 async def run_spec(dut, spec: dict) -> None:
     run_dir = pathlib.Path(spec["dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +194,7 @@ async def run_spec(dut, spec: dict) -> None:
     os.chdir(run_dir)
     if _TRACE:
         os.symlink(_TRACE, run_dir / "tcdm_trace.log")
-    _seed_like_single_run(spec["test"], spec["seed"])
+    _seed_like_single_run(spec["test"], spec["seed"], spec.get("module") or SINGLE_RUN_MODULE)
     root = logging.getLogger()
     handler = logging.FileHandler(run_dir / "sim.log", mode="w")
     if root.handlers and root.handlers[0].formatter is not None:
@@ -187,7 +203,7 @@ async def run_spec(dut, spec: dict) -> None:
     window_probe.LAST.clear()
     status, message, t0 = "pass", "", time.monotonic()
     try:
-        await run_uvm_test(TEST_CLASSES[spec["test"]])
+        await _test_body(spec)(dut)
     except AssertionError as exc:
         status, message = "fail", f"{spec['test']}: {str(exc).strip()}"
     except BaseException as exc:  # noqa: BLE001 - cancelled (a task of the run raised) or anything else
