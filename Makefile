@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-fast regress bench-ref bench-ref-long bench-sim bench-slurm lint clean distclean
+.PHONY: venv test test-fast regress bench-ref bench-ref-long bench-sim bench-regress bench-slurm lint clean distclean
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ bench-ref-long: $(STAMP)
 ## bench-sim: simulated cycles/s of the env vs a bare Verilator C++ harness, per grant profile
 bench-sim: $(STAMP)
 	$(BIN)/python -m redmule_verif.tools.bench.bench_sim
+
+## bench-regress: the smoke suite one process per run vs batch workers: runs and jobs per CPU-hour, cycles per
+## CPU-s and their fraction of the bare harness, per-run overhead (README: Regression throughput)
+bench-regress: $(STAMP)
+	$(BIN)/python -m redmule_verif.tools.bench.bench_regress -j $(JOBS)
 
 ## bench-slurm: Slurm's cost per array task vs local (on a private single-node Slurm, root; see docs/slurm.md),
 ## the batch size keeping it under 5 %, and the nightly's wall time modelled on 1..1000 nodes

@@ -1,0 +1,185 @@
+"""``make bench-regress``: what a regression user feels, one process per run against batch workers.
+
+The smoke suite (same base seed, same runs) is run twice on the same build, ``-j`` at a time: once in the
+old mode (one simulator process per run, :func:`~redmule_verif.sim.runner.run_test`) and once with batch
+workers (many runs per simulator process, :class:`~redmule_verif.flow.executor.LocalLauncher`). For each
+mode it prints
+
+* runs per CPU-hour, jobs checked per CPU-hour, simulated cycles per CPU-second (CPU: user + system of
+  every simulator process and of this process during the mode);
+* that rate as a fraction of the bare C++ harness's cycles per CPU-second, measured in the same
+  invocation (128^3 FP16 GEMM, always-grant, as ``make bench-sim``);
+* the per-run overhead: wall time of a run minus its simulation window (the base test's run phase:
+  clock, reset, the job sequence), where a batched run's wall time is its worker's whole life (process
+  start-up included) shared among its runs.
+
+Then the window itself: the 128^3 job of ``bench-sim`` in a batch worker (trace not kept: it goes to
+tmpfs for the monitor, the run directory gets no file) against the bare harness, env/bare. The results
+of both modes are compared run by run (status, trace hash, cycles). Everything goes to
+``out/bench-regress/bench_regress.json``.
+
+    python -m redmule_verif.tools.bench.bench_regress [-j 2] [--suite smoke] [--seed 1] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import statistics
+import sys
+import time
+
+from redmule_verif.flow.executor import LocalLauncher
+from redmule_verif.flow.results_io import write_json
+from redmule_verif.sim.batch import WorkerSession
+from redmule_verif.sim.build import build
+from redmule_verif.sim.runner import TEST_MODULE, env_config, run_test
+from redmule_verif.tools.bench import bench_sim
+from redmule_verif.tools.regress.plan import plan
+from redmule_verif.tools.regress.suite import load_suite
+
+PROBE = "redmule_verif.sim.window_probe"
+
+
+def _cpu() -> float:
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def _probe_run_test(sim, test, seed, out_dir, **kw):
+    """The single-run path with the window probe added to the test modules (cocotb takes a list)."""
+    return run_test(sim, test, seed, out_dir, module=f"{TEST_MODULE},{PROBE}", **kw)
+
+
+def _window(rec: dict) -> float | None:
+    if rec.get("window_s") is not None:
+        return rec["window_s"]
+    p = pathlib.Path(rec["dir"]) / "window.json"
+    try:
+        return json.loads(p.read_text()).get("window_s")
+    except (OSError, ValueError):
+        return None
+
+
+def run_mode(name: str, sim, specs, jobs: int, batch_seconds: float) -> dict:
+    single = name == "single"
+    raw: dict[int, dict] = {}
+    launcher = LocalLauncher(sim, jobs, runs_per_process=1 if single else None, batch_seconds=batch_seconds,
+                             run_fn=_probe_run_test if single else run_test)
+    c0, t0 = _cpu(), time.monotonic()
+    recs = launcher.run_all(specs)
+    wall, cpu = time.monotonic() - t0, _cpu() - c0
+    for spec, rec in zip(specs, recs):
+        raw[spec.index] = rec
+    n = len(recs)
+    cycles = sum(int(r.get("sim_cycles") or 0) for r in recs)
+    jobs_checked = sum(int(r.get("jobs_checked") or 0) for r in recs)
+    windows = [_window(r) for r in recs]
+    if single:
+        run_walls = [float(r["wall_s"]) for r in recs]
+    else:  # a worker's whole life (start-up, runs, end) shared among its runs
+        busy = sum(s.busy_s for s in launcher.sessions)
+        run_walls = [busy / n] * n
+    overheads = [w - win for w, win in zip(run_walls, windows) if win is not None]
+    return {
+        "mode": name, "runs": n, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+        "processes": n if single else sum(s.processes for s in launcher.sessions),
+        "pass": sum(r["status"] == "pass" for r in recs),
+        "sim_cycles": cycles, "jobs_checked": jobs_checked,
+        "runs_per_cpu_h": n / (cpu / 3600), "jobs_per_cpu_h": jobs_checked / (cpu / 3600),
+        "cycles_per_cpu_s": cycles / cpu,
+        "window_s": round(sum(w for w in windows if w), 2),
+        "window_cycles_per_s": cycles / sum(w for w in windows if w) if any(windows) else None,
+        "overhead_per_run_s": statistics.mean(overheads) if overheads else None,
+        "records": {str(i): {k: r.get(k) for k in ("test", "seed", "status", "trace_sha256", "sim_cycles",
+                                                   "jobs_checked", "wall_s")} for i, r in raw.items()},
+    }
+
+
+def bare_rate(out: pathlib.Path, repeat: int) -> tuple[dict, object]:
+    bare = bench_sim.build_bare()
+    job = bench_sim.bench_job(128, 128, 128, "always", 1)
+    data = bench_sim.write_job_files(job, out / "data")
+    runs = [bench_sim.run_bare(bare, job, data) for _ in range(repeat)]
+    best = max(runs, key=lambda r: r.get("cycles_per_cpu_s") or 0)
+    return best, job
+
+
+def window_in_batch(sim, job, out: pathlib.Path, repeat: int) -> dict:
+    """The 128^3 job in a batch worker (after one warm-up run in the same process), trace not kept."""
+    best = {}
+    with WorkerSession(sim, out / "workers", name="window") as s:
+        for r in range(repeat + 1):
+            d = out / f"win{r}"
+            s.run_test(sim, bench_sim.TB_TEST, 1, d, knobs={"job": job.to_dict()}, timeout=1800,
+                       module=bench_sim.TB_MODULE)
+            b = json.loads((d / "bench.json").read_text()) if (d / "bench.json").exists() else {}
+            if r and b.get("window_cpu_s"):
+                b["cps_cpu"] = b["window_cycles"] / b["window_cpu_s"]
+                b["cps"] = b["window_cycles"] / b["window_s"]
+                if b["cps_cpu"] > best.get("cps_cpu", 0):
+                    best = b
+            assert not (d / "tcdm_trace.log").exists()
+    return best
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="bench-regress", description=__doc__.split("\n\n")[0])
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    ap.add_argument("--suite", default="smoke")
+    ap.add_argument("--seed", type=int, default=1, help="base seed (default 1, as the smoke baseline)")
+    ap.add_argument("--batch-seconds", type=float, default=30.0)
+    ap.add_argument("--repeat", type=int, default=2, help="bare harness and window runs (best of)")
+    ap.add_argument("--out", default="out/bench-regress")
+    args = ap.parse_args(argv)
+    out = pathlib.Path(args.out).resolve()
+    sim = build(env_config())
+    suite = load_suite(args.suite)
+    print(f"bench-regress: suite {suite.name}, base seed {args.seed}, -j {args.jobs}, out {out}", flush=True)
+    bare, job = bare_rate(out / "bare", args.repeat)
+    bare_cps = bare["cycles_per_cpu_s"]
+    print(f"bare C++ harness: {bare['cycles']} cycles, {bare_cps:,.0f} cycles/CPU-s (best of {args.repeat})",
+          flush=True)
+    modes = {}
+    for name in ("single", "batched"):
+        specs = plan(suite, out / name, args.seed)
+        print(f"{name}: {len(specs)} runs ...", flush=True)
+        modes[name] = run_mode(name, sim, specs, args.jobs, args.batch_seconds)
+    win = window_in_batch(sim, job, out / "window", args.repeat)
+    same = diff = 0
+    for i, a in modes["single"]["records"].items():
+        b = modes["batched"]["records"][i]
+        if all(a[k] == b[k] for k in ("status", "trace_sha256", "sim_cycles", "jobs_checked")):
+            same += 1
+        else:
+            diff += 1
+            print(f"  DIFFERENT: {a} vs {b}")
+    s, b = modes["single"], modes["batched"]
+    rows = [("runs / CPU-hour", "runs_per_cpu_h", "{:,.0f}"), ("jobs checked / CPU-hour", "jobs_per_cpu_h", "{:,.0f}"),
+            ("simulated cycles / CPU-s", "cycles_per_cpu_s", "{:,.0f}")]
+    print(f"\n{'':34s}{'one process per run':>22s}{'batch workers':>16s}{'ratio':>8s}")
+    for label, key, fmt in rows:
+        print(f"{label:34s}{fmt.format(s[key]):>22s}{fmt.format(b[key]):>16s}{b[key] / s[key]:>7.1f}x")
+    print(f"{'  fraction of bare cycles/CPU-s':34s}{s['cycles_per_cpu_s'] / bare_cps:>22.4f}"
+          f"{b['cycles_per_cpu_s'] / bare_cps:>16.4f}")
+    print(f"{'per-run overhead (s, wall-window)':34s}{s['overhead_per_run_s']:>22.3f}{b['overhead_per_run_s']:>16.3f}")
+    print(f"{'wall / CPU (s)':34s}{s['wall_s']:>11.1f} / {s['cpu_s']:<8.1f}{b['wall_s']:>7.1f} / {b['cpu_s']:<7.1f}")
+    print(f"{'simulator processes':34s}{s['processes']:>22d}{b['processes']:>16d}")
+    print(f"{'env cycles/s inside the windows':34s}{s['window_cycles_per_s'] or 0:>22,.0f}"
+          f"{b['window_cycles_per_s'] or 0:>16,.0f}")
+    print(f"same results run by run (status, trace hash, cycles, jobs): {same}/{same + diff}")
+    if win:
+        print(f"window of the 128^3 job in a batch worker (trace not kept): {win['window_cycles']} cycles, "
+              f"{win['cps_cpu']:,.0f} cycles/CPU-s = {win['cps_cpu'] / bare_cps:.3f} of bare "
+              f"(wall: {win['cps']:,.0f} cycles/s = {win['cps'] / bare['cycles_per_s']:.3f})")
+    write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "window_128": win, "same": same,
+                                            "different": diff, "args": vars(args)})
+    print(f"results: {out / 'bench_regress.json'}")
+    return 0 if diff == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
