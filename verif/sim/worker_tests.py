@@ -21,7 +21,10 @@ Every run starts from the state a fresh process has at time 0:
   ``REDMULE_KNOBS``, the spec's ``env``) replace the previous run's, the
   working directory is the run directory, Python's ``random`` is seeded as
   cocotb seeds it for that test alone;
-* error counters of the previous run are detached from every logger.
+* error counters of the previous run are detached from every logger, and the
+  loggers the run created are dropped (pyuvm names an object's logger by its
+  Python id: kept, they would pile up run after run, and every new logger's
+  ``setLevel`` walks all of them).
 
 The run writes the files a single run writes (``summary.json``,
 ``coverage.json``, ``sim.log`` with its own log lines) and ``result.json``
@@ -88,6 +91,13 @@ _BASE_ENV = {k: v for k, v in os.environ.items() if k.startswith("REDMULE_")}
 _BASE_CWD = os.getcwd()
 _TRACE = os.environ.get("REDMULE_WORKER_TRACE", "")
 _DONE = False
+_LOGGERS_BEFORE: set | None = None
+_PROFILE = os.environ.get("REDMULE_WORKER_PROFILE")  # a path: cProfile the whole worker into it (stats)
+if _PROFILE:
+    import cProfile
+
+    _PROFILER = cProfile.Profile()
+    _PROFILER.enable()
 
 
 def _channel() -> _Channel:
@@ -102,6 +112,9 @@ def _end_regression() -> None:
     code coverage is written)."""
     global _DONE
     _DONE = True
+    if _PROFILE:
+        _PROFILER.disable()
+        _PROFILER.dump_stats(_PROFILE)
     try:
         from cocotb import regression
 
@@ -147,6 +160,14 @@ def _detach_error_counters() -> None:
         for h in list(logger.handlers):
             if isinstance(h, ErrorCounter):
                 logger.removeHandler(h)
+
+
+def _drop_loggers(keep: set) -> None:
+    """Forget the loggers created since ``keep`` was taken (their objects are gone with the run)."""
+    d = logging.Logger.manager.loggerDict
+    for name in [n for n in d if n not in keep]:
+        del d[name]
+    logging.Logger.manager._clear_cache()
 
 
 def _abort_exception():
@@ -195,6 +216,8 @@ async def run_spec(dut, spec: dict) -> None:
     if _TRACE:
         os.symlink(_TRACE, run_dir / "tcdm_trace.log")
     _seed_like_single_run(spec["test"], spec["seed"], spec.get("module") or SINGLE_RUN_MODULE)
+    global _LOGGERS_BEFORE
+    _LOGGERS_BEFORE = set(logging.Logger.manager.loggerDict)
     root = logging.getLogger()
     handler = logging.FileHandler(run_dir / "sim.log", mode="w")
     if root.handlers and root.handlers[0].formatter is not None:
@@ -219,6 +242,8 @@ def _write_result(run_dir, spec, status, message, t0, handler) -> None:
     logging.getLogger().removeHandler(handler)
     handler.close()
     _detach_error_counters()
+    if _LOGGERS_BEFORE is not None:
+        _drop_loggers(_LOGGERS_BEFORE)
     _finish_trace(run_dir, bool(spec.get("trace")))
     (run_dir / "result.json").write_text(json.dumps({"status": status, "message": message,
                                                      "body_s": round(time.monotonic() - t0, 3),
