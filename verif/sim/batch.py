@@ -94,7 +94,12 @@ class WorkerSession:
             "REDMULE_WORKER_FDS": f"{p2c_r},{c2p_w}", "REDMULE_WORKER_SLOTS": str(self.slots),
             "REDMULE_WORKER_TRACE": trace})
         with open(self.log, "w") as fh:
-            self.proc = subprocess.Popen([str(self.sim.binary), f"+tcdm_log={trace}", *self.plusargs],
+            # code coverage (coverage builds) is written when the process ends: one file per process
+            # (exactly that name, which `redmule-verif coverage DIR` merges)
+            cov = self.work_dir / f"{self.name}-{self.processes}.cov" / "coverage.dat"
+            cov.parent.mkdir(parents=True, exist_ok=True)
+            self.proc = subprocess.Popen([str(self.sim.binary), f"+tcdm_log={trace}",
+                                          f"+verilator+coverage+file+{cov}", *self.plusargs],
                                          cwd=self.work_dir, env=env,
                                          stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                                          pass_fds=(p2c_r, c2p_w))
