@@ -382,7 +382,7 @@ def test_interrupted_regression_leaves_valid_results(tmp_path):
 
 def test_timeout_and_crash_are_recorded(tmp_path):
     suite = _suite_file(tmp_path, {"seed": 1, "tests": [
-        {"test": "random_jobs", "knobs": {"count": 60}, "timeout": 2},
+        {"test": "random_jobs", "knobs": {"count": 400}, "timeout": 2},  # longer than 2 s in a warm batch worker too
         # a simulator whose Python never loads: it exits without results (a crash, for the runner)
         {"test": "zero_dim", "env": {"LIBPYTHON_LOC": "/nonexistent/libpython3.so"}},
     ]})

@@ -15,8 +15,9 @@ pipe; :meth:`WorkerSession.run_test` has the signature and the record of
   the process log appended to the run's ``sim.log``; the next run starts a new
   process. Nothing is skipped silently.
 
-Runs that ask for waves go through the single-run path (waves are a
-per-process switch). :func:`run_batch` runs a list of specs on one session and
+Runs that ask for waves, other plusargs or environment variables of the
+process itself (anything but ``REDMULE_*``) go through the single-run path:
+those are per-process settings. :func:`run_batch` runs a list of specs on one session and
 reports one record per run.
 """
 
@@ -179,7 +180,8 @@ class WorkerSession:
                  waves: bool = False, extra_env: dict | None = None, plusargs=(), module=None, python_path=(),
                  assert_cycles: bool | None = None, trace: bool = False) -> dict:
         """Like :func:`redmule_verif.sim.runner.run_test`, in this session's process."""
-        if waves or list(plusargs) != self.plusargs or str(sim.binary) != str(self.sim.binary) or \
+        process_env = [k for k in (extra_env or {}) if not k.startswith("REDMULE_")]  # e.g. LIBPYTHON_LOC, COCOTB_*
+        if waves or process_env or list(plusargs) != self.plusargs or str(sim.binary) != str(self.sim.binary) or \
                 [str(pathlib.Path(x).resolve()) for x in python_path or self.python_path] != \
                 [str(pathlib.Path(x).resolve()) for x in self.python_path]:
             kw = {"module": module} if module else {}
