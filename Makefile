@@ -47,7 +47,7 @@ bench-sim: $(STAMP)
 bench-regress: $(STAMP)
 	$(BIN)/python -m redmule_verif.tools.bench.bench_regress -j $(JOBS)
 
-## bench-slurm: Slurm's cost per array task vs local (on a private single-node Slurm, root; see docs/slurm.md),
+## bench-slurm: Slurm's cost per array task vs local (on a private single-node Slurm, root; see README, "Running on a Slurm cluster"),
 ## the batch size keeping it under 5 %, and the nightly's wall time modelled on 1..1000 nodes
 bench-slurm: $(STAMP)
 	$(BIN)/python tests/tools/slurm_cluster.py -- $(BIN)/python -m redmule_verif.tools.bench.slurm_scale --measure
