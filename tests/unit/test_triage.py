@@ -112,3 +112,13 @@ def test_bucket_quality_counts_purity_and_separation():
     q = quality({"a": ["X", "X", "Y"], "b": ["Z"], "c": ["Z", "Z"], "d": []})
     assert q["killed"] == 3 and q["distinct"] == 1 and q["shared"] == {"Z": ["b", "c"]}
     assert q["purity"] == {"a": 0.667, "b": 1.0, "c": 1.0}
+
+
+def test_mismatch_pattern_names_the_kind_and_the_classes():
+    from redmule_verif.env.checkers.scoreboard import _pattern
+
+    assert _pattern(0x7C00, 0x7BFF, "FP16") == "ulp1:inf>max"             # overflow saturated
+    assert _pattern(0x3C00, 0x3C01, "FP16") == _pattern(0xBC00, 0xBC01, "FP16") == "ulp1:norm>norm"
+    assert _pattern(0x8000, 0x0000, "FP16") == "sign-of-zero:-zero>+zero"  # the sign of zeros is kept
+    assert _pattern(0x0000, 0x8000, "FP16") == "sign-of-zero:+zero>-zero"
+    assert _pattern(0x7E00, 0x3C00, "FP16").startswith("nan:")

@@ -52,7 +52,7 @@ SEPARATING = {
     "HANG_NO_PROGRESS": ("stream", "phase", "queued"),
     "HANG_OVER_BUDGET": ("stream", "phase", "queued"),
     "Z_MISMATCH": ("pattern", "where"),
-    "LOAD_OUTSIDE_FOOTPRINT": ("side", "dist"),
+    "LOAD_OUTSIDE_FOOTPRINT": ("matrix", "side", "dist"),
     "STORE_OUTSIDE_Z": ("side", "dist"),
     "CRASH": ("hint",),
 }

@@ -148,8 +148,7 @@ class Scoreboard(Component):
             lines.append(f"  z[{m}][{k}]: expected {e:#0{width + 2}x} ({fp_class(e, job.fmt)}) "
                          f"actual {a:#0{width + 2}x} ({fp_class(a, job.fmt)}): {difference_kind(e, a, job.fmt)}")
         lines.append("  job: " + job.to_json())
-        kinds = collections.Counter(_pattern(difference_kind(int(expected[m, k]), int(actual[m, k]), job.fmt))
-                                    for m, k in bad)
+        kinds = collections.Counter(_pattern(int(expected[m, k]), int(actual[m, k]), job.fmt) for m, k in bad)
         self._fail("Z_MISMATCH", "\n".join(lines), job=rec.index, cycle=rec.event_cycle,
                    pattern=kinds.most_common(1)[0][0],
                    where="all" if len(bad) == actual.size else "some")
@@ -216,13 +215,22 @@ class Scoreboard(Component):
         self.check_error(check, msg, job=job, cycle=cycle, **attrs)
 
 
-def _pattern(kind: str) -> str:
-    """A difference kind as a triage pattern: nan / sign / ulp1 / ulp-few / large."""
+def _pattern(exp: int, act: int, fmt: str) -> str:
+    """How one element is wrong, for triage: the kind of difference (nan / sign-of-zero / ulp1 / ulp-few /
+    large) and the classes expected>actual (the sign kept for zeros only), e.g. ``ulp1:inf>norm``."""
+    kind = difference_kind(exp, act, fmt)
     if kind.startswith("NaN encoding"):
-        return "nan-encoding"
-    if kind.startswith("NaN"):
-        return "nan"
-    if kind.startswith("sign"):
-        return "sign-of-zero"
-    n = int(kind.split()[0])
-    return "ulp1" if n == 1 else "ulp-few" if n <= 8 else "large"
+        k = "nan-encoding"
+    elif kind.startswith("NaN"):
+        k = "nan"
+    elif kind.startswith("sign"):
+        k = "sign-of-zero"
+    else:
+        n = int(kind.split()[0])
+        k = "ulp1" if n == 1 else "ulp-few" if n <= 8 else "large"
+
+    def cls(code):
+        c = fp_class(code, fmt)
+        return c if c.endswith("zero") else c.lstrip("+-")
+
+    return f"{k}:{cls(exp)}>{cls(act)}"
