@@ -172,31 +172,6 @@ def root_cause(record: dict) -> ErrorEvent | None:
     return min(live, key=lambda e: e.rank) if live else None
 
 
-def contrast(record: dict, key: str, check: str | None = None) -> list[str] | None:
-    """Values of ``key`` (op family, format ...) whose jobs showed the error while jobs of other values
-    did not, in the same run.
-
-    With ``check``: the jobs ``check`` fired for against every other job that ran to its end; without:
-    the jobs whose Z mismatched against those that matched. None when the run has no contrast (no job
-    of another value to compare with): the cause's scope is unknown from this run alone.
-    """
-    summary = record.get("summary") or {}
-    outcomes = summary.get("job_outcomes") or record.get("job_outcomes") or []
-    if check is None:
-        failing = {o.get(key) for o in outcomes if o.get("status") == "fail" and o.get(key)}
-        passing = {o.get(key) for o in outcomes if o.get("status") == "pass" and o.get(key)}
-    else:
-        detail = summary.get("errors_detail") or record.get("errors_detail") or []
-        hit = {d.get("job") for d in detail if d.get("check") == check and d.get("job") is not None}
-        failing = {o.get(key) for o in outcomes if o.get("job") in hit and o.get(key)}
-        passing = {o.get(key) for o in outcomes if o.get("job") not in hit and o.get(key)
-                   and o.get("status") in ("pass", "fail", "zero")}
-    if not failing or not passing:
-        return None
-    confined = failing - passing
-    return sorted(confined) if confined else ["any"]
-
-
 def root_signature(record: dict) -> str:
     """The bucket of a run: its root cause's signature ('' for a pass)."""
     if record.get("status") == "pass":
@@ -227,15 +202,8 @@ def scope(records: list[dict], check: str) -> dict:
             "formats_clean": sorted(clean["fmt"] - hit["fmt"]), "ops_clean": sorted(clean["family"] - hit["family"])}
 
 
-def cause_signature(record: dict) -> str:
-    """The root cause without the job-mix contrast (ops/formats): what stays the same while a failure is
-    shrunk or varied (a shrunk job list has nothing left to contrast)."""
-    if record.get("status") == "pass":
-        return ""
-    ev = root_cause(record)
-    if ev is None:
-        return "FAIL with no error recorded"
-    return ev.signature()
+#: what the shrinker and the characterisation keep constant: the root cause (no job-mix attributes left)
+cause_signature = root_signature
 
 
 def _parse_sig(sig: str) -> tuple[str, dict]:
