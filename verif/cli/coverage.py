@@ -14,6 +14,7 @@ import sys
 
 from redmule_verif.cli.launch import add_launcher_options, closure_launcher_factory
 from redmule_verif.tools.closure.loop import loop_command
+from redmule_verif.tools.closure.code_waivers import code_waivers_arg
 from redmule_verif.tools.closure.report import coverage_report, format_report
 
 NAME = "coverage"
@@ -27,6 +28,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--holes", type=int, default=5, help="holes listed per testpoint (default 5)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--no-code", action="store_true", help="skip code coverage (coverage.dat)")
+    parser.add_argument("--code-waivers", default=None, metavar="FILE",
+                        help="reviewed code-coverage waivers (default coverage/code_waivers.yaml; 'none': no "
+                        "waivers)")
     parser.add_argument("--include-harness", action="store_true",
                         help="keep the environment's harness (redmule_harness.sv) in code coverage")
     g = parser.add_argument_group("closure loop")
@@ -59,7 +63,8 @@ def main(args) -> int:
         return 2
     try:
         res = coverage_report(root, testplan=args.testplan, code=not args.no_code,
-                              exclude=() if args.include_harness else ("redmule_harness.sv",))
+                              exclude=() if args.include_harness else ("redmule_harness.sv",),
+                              code_waivers=code_waivers_arg(args.code_waivers))
     except Exception as e:  # noqa: BLE001 - unreadable coverage / testplan file
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from redmule_verif.flow.results_io import load_results
 from redmule_verif.sim.build import BuildError
 from redmule_verif.sim.dut import DutOptions, UsageError
 from redmule_verif.tools.characterise.characterise import Characteriser
+from redmule_verif.tools.closure.code_waivers import WaiverError, code_waivers_arg, load_waivers
 from redmule_verif.tools.closure.loop import LOOP_DEFAULTS, loop_command
 from redmule_verif.tools.regress.plan import default_base_seed, plan
 from redmule_verif.tools.regress.report import archive_previous, history_files, write_build_failure
@@ -55,6 +56,12 @@ def add_arguments(p) -> None:
     p.add_argument("--characterise", type=int, default=3, metavar="N",
                    help="shrink the first failure of the first N new buckets and rerun it under variations "
                         "(grant stalls, alone, SOFT_CLEAR before, format, cores) to say what it needs (0: never)")
+    p.add_argument("--code-coverage", action="store_true",
+                   help="build the DUT with Verilator line and toggle coverage and report code coverage "
+                   "(covered / waived / open, waivers of --code-waivers) in results.json and on the console")
+    p.add_argument("--code-waivers", default=None, metavar="FILE",
+                   help="reviewed code-coverage waivers (default coverage/code_waivers.yaml; a waiver of a file "
+                   "the build does not have is not applicable, never an error)")
     p.add_argument("--resume", action="store_true",
                    help="finish the regression of OUT: run only the runs with no final record in OUT/results.json "
                         "(or in their run directory), with the same suite and seeds, and merge")
@@ -112,7 +119,10 @@ def main(args) -> int:
     try:
         suite = load_suite(args.suite, eng=dut.engine(), mem=dut.memory())
         known = load_known_issues(args.known_issues) if args.known_issues else []
-    except (SuiteError, KnownIssuesError) as exc:
+        waivers = code_waivers_arg(args.code_waivers) if args.code_coverage else None
+        if waivers is not None:
+            load_waivers(waivers)  # a broken waiver file is said now, not after the regression
+    except (SuiteError, KnownIssuesError, WaiverError) as exc:
         print(f"{PROG} regress: {exc}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +144,7 @@ def main(args) -> int:
           f"launcher {args.launcher}, out {out}" + (f" (earlier results kept in {archived})" if archived else ""),
           flush=True)
     try:
-        sim = dut.build(quiet=False)
+        sim = dut.build(coverage=args.code_coverage, quiet=False)
     except BuildError as exc:
         write_build_failure(out, suite, base, str(exc), dut.cli_args())
         print(f"{PROG} regress: build failed (recorded in {out / 'results.json'}); nothing was submitted: {exc}",
@@ -145,5 +155,6 @@ def main(args) -> int:
                      previous=previous, rerun_failures=args.rerun_failures,
                      waves_sim_factory=lambda: dut.build(waves=True, quiet=False), base_seed=base,
                      known=known, fail_on=args.fail_on, characterise=Characteriser(dut, sim, out / "characterise"),
-                     characterise_max=args.characterise, launcher=launcher, resumed=kept)
+                     characterise_max=args.characterise, launcher=launcher, resumed=kept,
+                     code_coverage=args.code_coverage, code_waivers=waivers)
     return reg.run()

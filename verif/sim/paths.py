@@ -35,6 +35,7 @@ SUITES_DIR = SEQUENCES_DIR / "suites"
 DIRECTED_DIR = SEQUENCES_DIR / "directed"
 COVERAGE_DIR = _package_dir("redmule_verif.coverage")
 TESTPLAN = COVERAGE_DIR / "testplan.yaml"
+CODE_WAIVERS = COVERAGE_DIR / "code_waivers.yaml"
 
 
 def checkout_root() -> pathlib.Path | None:

@@ -44,6 +44,8 @@ import re
 from collections import defaultdict
 from typing import Iterable
 
+from redmule_verif.tools.closure import code_waivers
+
 HEADER = "# SystemC::Coverage-3"
 LINE_TYPES = ("line", "branch", "expr", "user")
 _RANGE_RE = re.compile(r"^(\d+)(?:-(\d+))?$")
@@ -290,7 +292,7 @@ def parse_lcov(text: str) -> dict[str, dict]:
 
 _CSS = """body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}
 td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}
-.hi{background:#dfd}.lo{background:#fdd}.na{color:#888}
+.hi{background:#dfd}.lo{background:#fdd}.wv{background:#ffd}.na{color:#888}
 pre{margin:0}.src td{border:none;padding:0 6px;font-family:monospace;white-space:pre;vertical-align:top}
 .bar{display:inline-block;height:10px;background:#4a4}.barbg{display:inline-block;width:100px;height:10px;background:#e55}
 .tg{font-size:80%;color:#555}"""
@@ -305,8 +307,10 @@ def _page_name(i: int, path: str) -> str:
 
 
 def write_html(files: dict[str, FileCoverage], out_dir, title: str = "RedMulE code coverage",
-               note: str = "") -> pathlib.Path:
-    """index.html (files, line and toggle %) and one annotated source page per file under ``out_dir``."""
+               note: str = "", marks: dict | None = None) -> pathlib.Path:
+    """index.html (files, line and toggle %) and one annotated source page per file under ``out_dir``;
+    ``marks`` ({path: {"lines": {line: waiver id}, "toggles": {(line, comment): waiver id}}}) shows
+    waived points as waived."""
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t = totals(files)
@@ -317,7 +321,7 @@ def write_html(files: dict[str, FileCoverage], out_dir, title: str = "RedMulE co
         rows.append(f"<tr><td><a href=\"{page}\">{html.escape(path)}</a></td>"
                     f"<td>{_bar(s['line_percent'])}</td><td>{fc.lh}/{fc.lf}</td>"
                     f"<td>{_bar(s['toggle_percent'])}</td><td>{fc.th}/{fc.tf}</td></tr>")
-        _write_file_page(fc, out / page, title)
+        _write_file_page(fc, out / page, title, (marks or {}).get(path))
     index = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>
 <p>{html.escape(note)}</p>
@@ -330,7 +334,9 @@ def write_html(files: dict[str, FileCoverage], out_dir, title: str = "RedMulE co
     return out / "index.html"
 
 
-def _write_file_page(fc: FileCoverage, page: pathlib.Path, title: str) -> None:
+def _write_file_page(fc: FileCoverage, page: pathlib.Path, title: str, mark: dict | None = None) -> None:
+    wl = (mark or {}).get("lines", {})
+    wt = (mark or {}).get("toggles", {})
     try:
         src = pathlib.Path(fc.path).read_text(errors="replace").splitlines()
     except OSError:
@@ -342,20 +348,25 @@ def _write_file_page(fc: FileCoverage, page: pathlib.Path, title: str) -> None:
         text = src[ln - 1] if ln <= len(src) else ""
         if ln in fc.lines:
             n = fc.line_count(ln)
-            cls, cnt = ("hi" if n > 0 else "lo"), str(n)
+            cls, cnt = ("hi" if n > 0 else ("wv" if ln in wl else "lo")), str(n)
         else:
             cls, cnt = "na", ""
         tg = ""
         if ln in tby:
-            missed = [c for c, n in tby[ln] if n == 0]
+            missed = [c for c, n in tby[ln] if n == 0 and (ln, c) not in wt]
+            waived_t = [c for c, n in tby[ln] if n == 0 and (ln, c) in wt]
             hit = len(tby[ln]) - len(missed)
             tg = f'<span class="tg">toggles {hit}/{len(tby[ln])}'
             if missed:
                 shown = ", ".join(html.escape(c) for c in missed[:8])
                 tg += f"; never: {shown}" + (" ..." if len(missed) > 8 else "")
+            if waived_t:
+                tg += f"; waived: {len(waived_t)} ({html.escape(wt[(ln, waived_t[0])])})"
             tg += "</span>"
             if cls == "na":
                 cls = "hi" if not missed else "lo"
+        if ln in wl and cls == "wv":
+            tg = f'<span class="tg">waived: {html.escape(wl[ln])}</span> ' + tg
         rows.append(f'<tr class="{cls}"><td>{ln}</td><td>{cnt}</td><td>{html.escape(text)}</td><td>{tg}</td></tr>')
     s = fc.summary()
     page.write_text(f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(fc.path)}</title>
@@ -397,9 +408,13 @@ def find_dat(root) -> list[pathlib.Path]:
 
 
 def code_coverage(root, exclude: Iterable[str] = ("redmule_harness.sv",), html_dir=None, info=None,
-                  merged_dat=None) -> dict | None:
+                  merged_dat=None, waivers=None) -> dict | None:
     """Merge every coverage.dat under ``root``; write lcov (ROOT/coverage.info), HTML (ROOT/codecov/) and
-    the merged data (ROOT/coverage_merged.dat). None when there is no coverage.dat."""
+    the merged data (ROOT/coverage_merged.dat). None when there is no coverage.dat.
+
+    ``waivers``: a waiver file (or a list of :class:`~redmule_verif.tools.closure.code_waivers.Waiver`);
+    the result then has ``signoff`` (covered / waived / open against the targets) and the HTML marks
+    waived lines and toggles with their waiver."""
     root = pathlib.Path(root)
     dats = find_dat(root)
     if not dats:
@@ -407,9 +422,19 @@ def code_coverage(root, exclude: Iterable[str] = ("redmule_harness.sv",), html_d
     points = merge_dat(dats)
     files = per_file(points, exclude)
     info = write_lcov(files, info or root / "coverage.info")
+    sign = None
+    if waivers is not None:
+        ws = code_waivers.load_waivers(waivers) if isinstance(waivers, (str, os.PathLike)) else list(waivers)
+        sign = code_waivers.signoff(files, ws)
     index = write_html(files, html_dir or root / "codecov",
                        note=f"merged from {len(dats)} coverage.dat file(s) under {root}"
-                            + (f"; excluded: {', '.join(exclude)}" if exclude else ""))
+                            + (f"; excluded: {', '.join(exclude)}" if exclude else "")
+                            + (f"; waivers: {waivers}" if isinstance(waivers, (str, os.PathLike)) else ""),
+                       marks=sign["_marks"] if sign else None)
     merged = write_dat(points, merged_dat or root / "coverage_merged.dat")
-    return {"runs": len(dats), "info": str(info), "html": str(index), "merged_dat": str(merged),
-            "total": totals(files), "files": {p: f.summary() for p, f in files.items()}}
+    out = {"runs": len(dats), "info": str(info), "html": str(index), "merged_dat": str(merged),
+           "total": totals(files), "files": {p: f.summary() for p, f in files.items()}}
+    if sign is not None:
+        out["signoff"] = {k: v for k, v in sign.items() if k != "_marks"}
+        out["waiver_file"] = str(waivers) if isinstance(waivers, (str, os.PathLike)) else None
+    return out

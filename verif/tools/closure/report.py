@@ -14,6 +14,10 @@ line and toggle coverage; see :mod:`redmule_verif.tools.closure.codecov`). It wr
 ``DIR/coverage_merged.dat``    the merged Verilator coverage data
 =============================  ==================================================
 
+Code coverage is signed off against the reviewed waivers (``coverage/code_waivers.yaml`` unless
+another file is given; :mod:`redmule_verif.tools.closure.code_waivers`): every line and toggle
+point is covered, waived (with its reason) or open, against the targets.
+
 The command fails (1) when a covergroup is declared but never sampled by any
 run, or the testplan names a test (``testlist.all_tests()``) or a bin that
 does not exist (``validate_testplan``).
@@ -30,7 +34,9 @@ from redmule_verif.coverage.covergroup import format_report as fmt_groups
 from redmule_verif.coverage.redmule_cov import RedmuleCoverage
 from redmule_verif.coverage.testplan import TestplanError, closure, format_closure, load_testplan, validate_testplan
 from redmule_verif.env.testlist import all_tests
+from redmule_verif.sim.paths import CODE_WAIVERS
 from redmule_verif.tools.closure import codecov
+from redmule_verif.tools.closure.code_waivers import format_signoff
 
 
 def find_coverage_json(root) -> list[pathlib.Path]:
@@ -76,7 +82,8 @@ def problems_of(tp, db, tests: Iterable[str]) -> list[str]:
 
 
 def coverage_report(root, testplan=None, tests=None, code: bool = True,
-                    exclude: Iterable[str] = ("redmule_harness.sv",), write: bool = True) -> dict:
+                    exclude: Iterable[str] = ("redmule_harness.sv",), write: bool = True,
+                    code_waivers=CODE_WAIVERS) -> dict:
     """Everything ``redmule-verif coverage DIR`` computes (and writes, unless ``write`` is False)."""
     root = pathlib.Path(root)
     tp = testplan if isinstance(testplan, Mapping) else load_testplan(testplan)
@@ -99,7 +106,7 @@ def coverage_report(root, testplan=None, tests=None, code: bool = True,
             db.save(root / "coverage_merged.json")
         result["_db"] = db
     if code:
-        result["code"] = codecov.code_coverage(root, exclude=exclude) if write else None
+        result["code"] = codecov.code_coverage(root, exclude=exclude, waivers=code_waivers) if write else None
     if write and root.is_dir():
         (root / "closure.json").write_text(json.dumps({k: v for k, v in result.items() if k != "_db"},
                                                       indent=1, default=str))
@@ -123,6 +130,8 @@ def format_report(result: Mapping, holes: int = 5) -> str:
                      f"({t['toggle_percent']:.2f} %) in {t['files']} file(s)")
         for path, f in code["files"].items():
             lines.append(f"  {path}: lines {f['line_percent']:.2f} %, toggles {f['toggle_percent']:.2f} %")
+        if code.get("signoff"):
+            lines += format_signoff(code["signoff"])
         lines.append(f"  lcov: {code['info']}  html: {code['html']}")
     elif result.get("code") is None:
         lines.append("code coverage: no coverage.dat (build with coverage for line/toggle coverage)")

@@ -15,6 +15,8 @@ from redmule_verif.flow.records import MAX_MESSAGE, RunSpec
 from redmule_verif.flow.results_io import atomic_write, write_json
 from redmule_verif.tools.regress.plan import longest_first
 from redmule_verif.tools.regress.progress import Progress
+from redmule_verif.tools.closure import codecov
+from redmule_verif.tools.closure.code_waivers import code_lines
 from redmule_verif.tools.regress.report import (RESULTS_SCHEMA, bucket_key, coverage_summary, junit_xml,
                                                 print_summary, summarise)
 from redmule_verif.tools.regress.report_html import render
@@ -30,7 +32,8 @@ class Regression:
                  build_args: list[str], jobs: int = 2, previous: list[dict] = (), rerun_failures: int = 3,
                  waves_sim_factory=None, base_seed: int = 0, stream=None, quiet: bool = False,
                  launcher: Launcher | None = None, known: list = (), fail_on: str = "any",
-                 characterise=None, characterise_max: int = 0, resumed: dict | None = None):
+                 characterise=None, characterise_max: int = 0, resumed: dict | None = None,
+                 code_coverage: bool = False, code_waivers=None):
         self.suite = suite
         self.specs = runs
         self.out = pathlib.Path(out).resolve()
@@ -57,6 +60,9 @@ class Regression:
         self.characterise = characterise  # callable(bucket) -> dict, for the first failure of new buckets
         self.characterise_max = characterise_max
         self.characterised: dict[str, dict] = {}
+        self.code_coverage = code_coverage  # the build has Verilator coverage: sign off code coverage at the end
+        self.code_waivers = code_waivers
+        self.code = None
 
     # -- records and files
     def _on_interrupt(self, running: int) -> None:
@@ -77,6 +83,8 @@ class Regression:
         summ["interrupted_regression"] = self.interrupted
         if self.coverage is not None:
             summ["coverage"] = self.coverage
+        if self.code is not None:
+            summ["code_coverage"] = self.code
         if self.reruns:
             summ["reruns"] = self.reruns
         new = {r["dir"] for b in summ["buckets"] if b["new"] for r in runs
@@ -172,9 +180,13 @@ class Regression:
                 self.coverage = coverage_summary(self.records[i]["dir"] for i in sorted(self.records))
             except KeyboardInterrupt:
                 self.coverage = None
+            if self.code_coverage:
+                self.code = self._code_coverage()
         res = self.write(final=True)
         if not self.progress.quiet:
             print_summary(res, self.out, self.progress.stream, self.interrupted)
+            if self.code is not None:
+                print("\n".join(code_lines(self.code)), file=self.progress.stream, flush=True)
         if self.interrupted:
             return 130
         if not res["runs"]:
@@ -182,6 +194,15 @@ class Regression:
         if self.fail_on == "new":
             return 1 if res["summary"]["new_buckets"] else 0
         return 0 if all(r["status"] == "pass" for r in res["runs"]) else 1
+
+    def _code_coverage(self) -> dict:
+        """Merge the runs' coverage.dat (one a batch worker process) and sign off against the waivers; a
+        problem with the coverage data is recorded, never a lost regression."""
+        try:
+            return codecov.code_coverage(self.out, waivers=self.code_waivers) or {
+                "error": f"no coverage.dat under {self.out}: the build has coverage, but no simulator wrote it"}
+        except Exception as exc:  # noqa: BLE001 - the regression's results must still be written
+            return {"error": f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]}
 
     # -- characterisation of new buckets
     def _characterise(self) -> None:
