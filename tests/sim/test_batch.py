@@ -101,6 +101,10 @@ def test_a_hang_ends_only_its_run(sim, singles, tmp_path):
     assert hung["summary"]["checks_fired"] == alone["summary"]["checks_fired"] and hung["summary"]["checks_fired"]
     assert hung["first_errors"] == alone["first_errors"]
     assert _facts(after) == _facts(singles["zero_dim"])
+    # the run's own log has the components' messages (pyuvm's loggers do not propagate to the root)
+    log = (tmp_path / "hung" / "sim.log").read_text()
+    assert "HANG" in log and "uvm_test_top.env.watchdog" in log, log[-2000:]
+    assert "HANG" not in (tmp_path / "after" / "sim.log").read_text()
 
 
 def test_fixture_hang_and_wall_clock_limit_in_a_batch(build_root, tmp_path):

@@ -45,6 +45,7 @@ import pathlib
 import random
 import re
 import shutil
+import sys
 import time
 
 import cocotb
@@ -222,7 +223,13 @@ async def run_spec(dut, spec: dict) -> None:
     handler = logging.FileHandler(run_dir / "sim.log", mode="w")
     if root.handlers and root.handlers[0].formatter is not None:
         handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
+    for lg in _log_roots():
+        lg.addHandler(handler)
+    # pyuvm gives every component a logger that does not propagate, with its own handler on the
+    # sys.stdout of the moment it is built (the env is built inside the run): the run's log gets those
+    global _STDOUT
+    _STDOUT = sys.stdout
+    sys.stdout = _Tee(handler.stream, _STDOUT)
     window_probe.LAST.clear()
     status, message, t0 = "pass", "", time.monotonic()
     try:
@@ -238,8 +245,44 @@ async def run_spec(dut, spec: dict) -> None:
     _write_result(run_dir, spec, status, message, t0, handler)
 
 
+def _log_roots() -> list[logging.Logger]:
+    """The loggers a run's sim.log listens to: the root, and pyuvm's ``uvm`` logger, which does not
+    propagate to the root (every component's messages end there)."""
+    uvm = logging.getLogger("uvm")
+    return [logging.getLogger()] + ([uvm] if not uvm.propagate else [])
+
+
+class _Tee:
+    """A text stream that writes to the run's log and to the worker's own output (its log tail is what a
+    crash leaves)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.streams[-1], name)
+
+
+_STDOUT = None
+
+
 def _write_result(run_dir, spec, status, message, t0, handler) -> None:
-    logging.getLogger().removeHandler(handler)
+    global _STDOUT
+    if _STDOUT is not None:
+        sys.stdout.flush()
+        sys.stdout = _STDOUT
+        _STDOUT = None
+    for lg in _log_roots():
+        lg.removeHandler(handler)
     handler.close()
     _detach_error_counters()
     if _LOGGERS_BEFORE is not None:
