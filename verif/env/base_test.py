@@ -13,7 +13,6 @@ coverage) for the regression tools.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -121,20 +120,10 @@ class BaseTest(Test):
             "event_pulses": len(env.evt_mon.pulses),
             "reg_accesses": env.periph_mon.count,
             "reg_reads_checked": env.ctrl.checked_reads,
-            "trace_sha256": _sha256(os.path.join(self.cfg.out_dir, "tcdm_trace.log")),
+            "trace_sha256": env.tcdm.monitor.trace_digest(),
         }
         with open(os.path.join(self.cfg.out_dir, "summary.json"), "w") as fh:
             json.dump(summary, fh, indent=1)
-
-
-def _sha256(path):
-    if not os.path.exists(path):
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 async def run_uvm_test(test_cls):

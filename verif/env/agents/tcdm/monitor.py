@@ -13,10 +13,16 @@ trace or no trace. :meth:`cross_check` (at every quiet point and at the end of
 the test) compares those counters with what the trace held: a trace that is
 missing (the simulator started without ``+tcdm_log=PATH``) or lost lines is a
 ``TRACE`` error, never a silent pass of the footprint and protocol checks.
+
+The trace's sha256 (``trace_sha256`` of the run's summary) is computed here,
+incrementally over the bytes as they are read: :meth:`trace_digest` hashes
+what the file holds beyond the last poll and gives the digest of the whole
+file without reading it again (the value of hashing the file at that point).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from pyuvm import uvm_analysis_port
@@ -33,6 +39,7 @@ class TcdmMonitor(Component):
         self.path = self.cdb_get("tcdm_cfg").trace_path
         self._fh = None
         self._partial = ""
+        self._sha = hashlib.sha256()  # of every byte of the trace read so far
         self.n_loads = 0
         self.n_stores = 0
         self.n_violations = 0
@@ -41,14 +48,10 @@ class TcdmMonitor(Component):
 
     def poll(self) -> int:
         """Publish every complete trace line written since the last poll; returns how many."""
-        if self._fh is None:
-            if not os.path.exists(self.path):
-                return 0
-            self._fh = open(self.path)
-        chunk = self._fh.read()
+        chunk = self._read()
         if not chunk:
             return 0
-        text = self._partial + chunk
+        text = self._partial + chunk.decode()
         lines = text.split("\n")
         self._partial = lines.pop()  # an incomplete last line waits for the next poll
         items = []
@@ -67,6 +70,23 @@ class TcdmMonitor(Component):
                 self.n_violations += 1
                 self.violation_ap.write(it)
         return len(items)
+
+    def _read(self) -> bytes:
+        """The bytes written since the last read (hashed on the way)."""
+        if self._fh is None:
+            if not os.path.exists(self.path):
+                return b""
+            self._fh = open(self.path, "rb")
+        chunk = self._fh.read()
+        if chunk:
+            self._sha.update(chunk)
+        return chunk
+
+    def trace_digest(self) -> str | None:
+        """sha256 of the whole trace file as it stands (None: there is no trace file). The bytes beyond the
+        last poll are hashed, not published."""
+        self._read()
+        return self._sha.hexdigest() if self._fh is not None else None
 
     @staticmethod
     def _parse(line) -> list:
