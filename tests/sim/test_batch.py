@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
 
@@ -78,6 +79,14 @@ def test_same_answers_alone_first_and_after_any_other_run(sim, singles, tmp_path
         assert not (pathlib.Path(rec["dir"]) / "tcdm_trace.log").exists()  # the trace file only when asked
 
 
+def test_trace_hash_is_computed_as_read_and_is_the_files_sha256(singles):
+    """The monitor hashes the trace as it consumes it (no re-read at the end): the digest is the sha256 of
+    the trace file the single run leaves."""
+    for t, rec in singles.items():
+        trace = pathlib.Path(rec["dir"]) / "tcdm_trace.log"
+        assert rec["summary"]["trace_sha256"] == hashlib.sha256(trace.read_bytes()).hexdigest(), t
+
+
 def test_trace_file_when_asked_is_the_single_runs_file(sim, singles, tmp_path):
     seed, knobs = RUNS["back_to_back"]
     with WorkerSession(sim, tmp_path / "w") as session:
@@ -112,7 +121,8 @@ def test_fixture_hang_and_wall_clock_limit_in_a_batch(build_root, tmp_path):
     process; with it off the run hits its wall-clock limit, is killed, and the next run gets a new process."""
     fsim = build(env_config([FIXTURES / "fixture_dut.sv"], top="fixture_dut", mem_words=4096), build_root)
     watchdog = {"REDMULE_HANG_CYCLES": "300"}
-    no_watchdog = {"REDMULE_HANG_CYCLES": "0", "REDMULE_BUDGET_FACTOR": "0", "REDMULE_BUDGET_SLACK": "0"}
+    no_watchdog = {"REDMULE_HANG_CYCLES": "0", "REDMULE_BUDGET_FACTOR": "0", "REDMULE_BUDGET_SLACK": "0",
+                   "REDMULE_STUCK_CYCLES": "0"}  # every liveness check off: only the wall-clock limit is left
     plan = [("a", watchdog, 120), ("b", watchdog, 120), ("c", no_watchdog, 8), ("d", watchdog, 120)]
     recs = {}
     with WorkerSession(fsim, tmp_path / "w", python_path=[CHECKS_TB], plusargs=["+fixture_bug=never_finish"]) as s:

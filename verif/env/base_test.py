@@ -13,13 +13,14 @@ coverage) for the regression tools.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from pyuvm import ConfigDB, uvm_root
 
 from redmule_verif.env import component
@@ -85,9 +86,41 @@ class BaseTest(Test):
         self.sequence = self.sequence_class("jobs", self.env, self.jobs)
         if hasattr(self, "rounds"):
             self.sequence.rounds = self.rounds
-        await self.sequence.start()
+        task = cocotb.start_soon(self.sequence.start())
+        guard = cocotb.start_soon(self._stuck_guard(task))
+        try:
+            await task
+        except asyncio.CancelledError:
+            await self.env.drain()  # stuck: the checks still get their chance to finish
+        guard.cancel()
         await RisingEdge(dut.clk_i)
         self.drop_objection()
+
+    async def _stuck_guard(self, task):
+        """The liveness backstop of the whole test (the watchdog covers a job it knows is outstanding):
+        when neither the register port, the TCDM port nor the event lines move for ``stuck_cycles``
+        while the stimulus still runs, the test waits for something that will not come. TEST_STUCK,
+        and the stimulus is stopped, so the run ends as a failure with its results instead of running
+        into the wall-clock limit. One timer per ``stuck_cycles``: no per-cycle cost."""
+        env, d = self.env, cocotb.top
+        limit = int(self.cfg.stuck_cycles)
+        if limit <= 0:
+            return
+
+        def activity():
+            return (env.periph_mon.count, int(d.n_loads_o.value), int(d.n_stores_o.value), len(env.evt_mon.pulses))
+
+        before = activity()
+        while not task.done():
+            await Timer(limit * CLOCK_PERIOD_NS, unit="ns")
+            now = activity()
+            if now == before and not task.done():
+                self.check_error("TEST_STUCK", f"TEST STUCK: no register access, TCDM handshake or event for "
+                                               f"{limit} cycles (cycle {int(d.cycle_o.value)}) while the stimulus "
+                                               f"still waits; {env.outstanding_summary()}; the stimulus is stopped")
+                task.cancel()
+                return
+            before = now
 
     def report_phase(self):
         env = self.env

@@ -103,6 +103,7 @@ class RedmuleEnv(Env):
         self.job_ap.connect(analysis_imp("tracker", self, self._track))
         self.evt_mon.ap.connect(self.footprint.evt_export)   # before the scoreboard: it owns the ordering
         self.evt_mon.ap.connect(self.scoreboard.evt_export)
+        self.evt_mon.ap.connect(analysis_imp("completion", self, self._completed))  # after the scoreboard
         self.evt_mon.ap.connect(self.ctrl.evt_export)
         self.evt_mon.ap.connect(self.cov.evt_export)
         self.tcdm.ap.connect(self.footprint.access_export)
@@ -169,14 +170,32 @@ class RedmuleEnv(Env):
         elif rec in self.outstanding:
             self.outstanding.remove(rec)
 
-    def job_finished(self, rec):
-        if rec in self.outstanding:
-            self.outstanding.remove(rec)
+    def outstanding_summary(self) -> str:
+        """What the environment waits for, in words (for liveness failures)."""
+        if not self.outstanding:
+            return "no job outstanding"
+        return "outstanding: " + ", ".join(r.describe() for r in self.outstanding[:4]) + \
+            (f" and {len(self.outstanding) - 4} more" if len(self.outstanding) > 4 else "")
+
+    def _completed(self, pulse):
+        """An event: the jobs the scoreboard has just seen complete are no longer outstanding, now (not
+        when a sequence gets round to waiting for them: the watchdog and the BUSY rule follow the DUT)."""
+        done = [r for r in self.outstanding if r.state == "done"]
+        for rec in done:
+            self._retire(rec)
+
+    def _retire(self, rec):
+        self.outstanding.remove(rec)
         if not self.outstanding:
             self.watchdog.disarm()
         else:
             self.arm_watchdog()
         cocotb.start_soon(self._progress_pulse())
+
+    def job_finished(self, rec):
+        """A sequence has seen ``rec`` complete (its result checked): cross-check the monitors."""
+        if rec in self.outstanding:
+            self._retire(rec)
         cocotb.start_soon(self.cross_check(f"the end of {rec.describe()}"))
 
     async def _progress_pulse(self):

@@ -38,6 +38,7 @@ class EnvConfig:
     busy_slack: int = 16             # BUSY rule: cycles busy_o may disagree with the job state (0 = off)
     drain_cycles: int = 1000         # end of test: cycles to wait for pending checks before DRAIN_TIMEOUT
     acquire_retry_limit: int = 100_000  # cycles of -1/-2 ACQUIRE answers before ACQUIRE_STUCK
+    stuck_cycles: int = 1_000_000    # cycles without a register access, TCDM handshake or event before TEST_STUCK
     profile: Profile = SPEC          # the RTL's programming conventions (REDMULE_PROFILE, JSON)
 
     @classmethod

@@ -12,7 +12,8 @@ environment reports:
 * ``n``: N of the jobs (x = 0, so Z stays +0 for any N; N = 64 is compute-bound);
 * ``zero``: the jobs have M = 0 (no traffic allowed);
 * ``count``: number of jobs (0 for the vacuous-pass control);
-* ``no_wait``: trigger the jobs and end without waiting for their events.
+* ``no_wait``: trigger the jobs and end without waiting for their events;
+* ``stuck``: after the jobs, wait for an event nothing sets (the TEST_STUCK control).
 
 ``fixture_no_jobs`` is a test that says it expects no job (and runs none).
 """
@@ -27,7 +28,7 @@ from redmule_verif.env.job_record import JobRecord
 from redmule_verif.env.seq_lib.job_sequence import JobSequence
 from redmule_verif.sequences.items.job import GemmJob, GrantProfile, groups
 
-KNOBS = ("grant", "n", "zero", "count", "no_wait")
+KNOBS = ("grant", "n", "zero", "count", "no_wait", "stuck")
 
 
 class FixtureSequence(JobSequence):
@@ -43,6 +44,8 @@ class FixtureSequence(JobSequence):
                 await self._run_group(group)
             if not env.watchdog.fired.is_set():
                 await self._final_reads(self.jobs[0].core if self.jobs else 0)
+        if self.cfg.knobs.get("stuck"):
+            await Event().wait()  # a stimulus bug: waits for what never comes, with no job outstanding
         await env.drain()
 
     async def _trigger_only(self, i, job):

@@ -202,14 +202,15 @@ class CtrlCrossSequence(JobSequence):
                 await self.probe(n())
         if self.live and terminal != "drain" and rng.random() < 0.8:
             # time the clear / reset into the running job: its next load, its next store, or a random point
-            d, done = self.env.dut, self.live[0].done.wait()
+            # (or the watchdog: a DUT that stops before that point must not hold the test)
+            d, rec, fired = self.env.dut, self.live[0], self.env.watchdog.fired
             when = rng.choice(("load", "store", "delay"))
             if when == "load":
-                await First(ValueChange(d.n_loads_o), done)
+                await First(ValueChange(d.n_loads_o), rec.done.wait(), fired.wait())
             elif when == "store":
-                await First(ValueChange(d.n_stores_o), done)
+                await First(ValueChange(d.n_stores_o), rec.done.wait(), fired.wait())
             else:
-                await First(ClockCycles(d.clk_i, rng.randint(0, 1500)), done)
+                await First(ClockCycles(d.clk_i, rng.randint(0, 1500)), rec.done.wait(), fired.wait())
         await self._terminal(terminal)
 
     async def body(self):

@@ -199,21 +199,21 @@ class JobSequence(uvm_sequence):
     async def _control_during(self, rec, ev):
         """Wait for the phase point of ``ev`` in the running job, then apply it."""
         env, d = self.env, self.env.dut
-        done = rec.done
+        done, fired = rec.done, env.watchdog.fired  # a DUT that stops before the point: the watchdog ends the wait
         stores0 = int(d.n_stores_o.value)
         if ev.phase in ("load", "compute"):
-            await First(ValueChange(d.n_loads_o), done.wait())
+            await First(ValueChange(d.n_loads_o), done.wait(), fired.wait())
             if ev.phase == "compute" and not done.is_set():
                 # inside the first tile's compute: past its loads (about 2 L beats), before its
                 # stores (its compute takes about N (P+1) cycles), and within the job
                 eng, job = self.cfg.eng, rec.job
                 whole = ref.expected_cycles(job.m, job.n, job.k, eng.L, eng.H, eng.P) - ref.CYCLE_OVERHEAD
                 compute = max(4, min(whole // 2, 2 * eng.L + job.n * (eng.P + 1) // 2))
-                await First(ClockCycles(d.clk_i, compute), done.wait())
+                await First(ClockCycles(d.clk_i, compute), done.wait(), fired.wait())
         elif ev.phase == "store":
-            await First(ValueChange(d.n_stores_o), done.wait())
+            await First(ValueChange(d.n_stores_o), done.wait(), fired.wait())
         if ev.delay and not done.is_set():
-            await First(ClockCycles(d.clk_i, ev.delay), done.wait())
+            await First(ClockCycles(d.clk_i, ev.delay), done.wait(), fired.wait())
         if done.is_set():
             env.logger.info("control %s@%s came after %s had completed: applied at idle", ev.kind, ev.phase,
                             rec.describe())
