@@ -256,6 +256,21 @@ def _zero_dim(ctx):
     b.add(op=ops_knob(ctx), fmt=fmts_knob(ctx), m=0, n=0, k=0)
     b.add("queued", op=ops_knob(ctx), fmt="UNSUPPORTED3", m=(1, 8), n=(1, 8), k=(1, 8))
     b.good()
+    # zero jobs move no data (spec 3), so their pointers may lie anywhere in the 32-bit space and their
+    # other dimensions may be as large as the registers hold: the address and stride paths see every bit
+    wild = ctx.rng("zero_dim/wild")
+    for i, (m, n, k) in enumerate(((0, 65535, 0), (0, 0, 65535), (0, 65535, 0), (0, 0, 65535),
+                                   (0, wild.randint(1, 65535), 0), (0, 0, wild.randint(1, 65535)))):
+        fmt = "FP16" if i % 2 == 0 or i >= 4 else wild.choice(("FP8", "FP8ALT"))
+        eb = 2 if fmt == "FP16" else 1
+        x, w, z = (wild.getrandbits(32) & ~(eb - 1) for _ in range(3))
+        if i == 1:  # all-ones then all-zeros (next job): every bit of every pointer toggles both ways
+            x, w, z = (0xFFFF_FFFF & ~(eb - 1),) * 3
+        elif i == 2:
+            x, w, z = 0, 0, 0
+        b.append(GemmJob(wild.choice(ops_knob(ctx)), fmt, m, n, k, x, w, z,
+                         core=wild.randrange(ctx.eng.N_CORES), data_seed=wild.getrandbits(32)))
+        b.good()
     return b.jobs
 
 

@@ -140,3 +140,18 @@ def test_the_projects_waiver_file_is_valid_and_every_waiver_matches_its_rtl():
             base = w.signal.split("[")[0].rstrip("*")
             assert any(base in ln for ln in src), f"waiver {w.id}: signal {w.signal} not in {w.file}"
     assert yaml.safe_load(CODE_WAIVERS.read_text()) is not None
+
+
+def test_a_point_spanning_lines_is_waived_by_its_statement_line(tmp_path):
+    """Verilator puts a case item's point on its own line and on the enclosing generate loop's line: a
+    waiver of the case item waives both lines; the loop line's other (hit) points do not matter."""
+    src = tmp_path / "b.sv"
+    src.write_text("for (genvar s = 0; s < 2; s++) begin\n  case (q)\n    A: x = 1;\n    default: x = 0;\n  endcase\nend\n")
+    pts = {_key(f=str(src), l=3, n=1, t="line", page="v_line/b", o="case", S="1,3", h="t"): 5,
+           _key(f=str(src), l=4, n=1, t="line", page="v_line/b", o="case", S="1,4", h="t"): 0}
+    files = codecov.per_file(pts)
+    s = signoff(files, parse_waivers([_w(file="b.sv", text=r"^\s*default:")]))
+    t = s["total"]
+    assert (t["lines"], t["lines_covered"], t["lines_waived"], t["lines_open"]) == (3, 1, 2, 0)
+    s = signoff(files, [])
+    assert s["total"]["lines_open"] == 2 and s["files"][str(src)]["open_lines"] == [1, 4]

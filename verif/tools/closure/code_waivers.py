@@ -47,6 +47,7 @@ CATEGORIES = {
     "address-bits": "address bits above the register window or above the memory size",
     "constant": "a signal that is constant by construction (a zero-extended or replicated field)",
     "defensive-default": "a default branch or an error path kept for safety that no encoding reaches",
+    "unreachable-by-design": "the design's own structure excludes it (the reason says which signals and why)",
     "observability": "a signal that exists only to be observed (debug, trace) and has no function",
 }
 KINDS = ("line", "toggle")
@@ -216,6 +217,15 @@ def _source(path: str) -> list[str]:
         return []
 
 
+def _line_waiver(lw: list, pid: tuple, ln: int, src: list[str]):
+    """The waiver of an unhit point ``pid`` (type, line, column, comment, lines) seen on line ``ln``."""
+    try:
+        home = int(pid[1])
+    except (ValueError, IndexError):
+        home = ln
+    return next((w for w in lw if w.line_matches(home, src) or w.line_matches(ln, src)), None)
+
+
 def _pct(a: int, b: int) -> float:
     return round(100.0 * a / b, 2) if b else 100.0
 
@@ -240,9 +250,17 @@ def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50) -> di
              "toggles": fc.tf, "toggles_covered": 0, "toggles_waived": 0, "toggles_open": 0,
              "open_lines": [], "open_toggles": []}
         mark = {"lines": {}, "toggles": {}}
-        for ln in fc.lines:
-            hit = fc.line_count(ln) > 0
-            w = next((w for w in lw if w.line_matches(ln, src)), None)
+        for ln, pts in fc.lines.items():
+            # a line is covered when every coverage point on it was hit; a point that was not is waived
+            # by a waiver of its own statement line (a point may span lines: a case item's point also
+            # lies on its generate loop's line) or of this line
+            zero = [pid for pid, n in pts.items() if n == 0]
+            hit = not zero
+            if hit:
+                w = next((w for w in lw if w.line_matches(ln, src)), None)
+            else:
+                ws_of = [_line_waiver(lw, pid, ln, src) for pid in zero]
+                w = ws_of[0] if all(ws_of) else None
             if w is not None:
                 used[w.id]["hit" if hit else "waived"] += 1
             if hit:
