@@ -174,3 +174,17 @@ def test_local_launcher_batches_give_one_record_per_run(sim, singles, tmp_path):
         assert r["repro"].startswith(f"redmule-verif repro {r['test']} --seed ")
     assert sum(s.processes for s in launcher.sessions) == 2
     assert len(LocalLauncher(sim, jobs=2, runs_per_process=1).batches(specs, 2)) == 4
+
+
+def test_a_stimulus_stopped_by_a_hang_still_writes_its_summary(sim, tmp_path):
+    """ctrl_cross gives up (JobAbandoned) when the watchdog fires: the run fails with its summary.json
+    (checks fired, cycles), which triage needs, in a batch as alone."""
+    hang_env = {"REDMULE_BUDGET_FACTOR": "0.01", "REDMULE_BUDGET_SLACK": "0"}
+    alone = run_test(sim, "ctrl_cross", 3, tmp_path / "alone", knobs={"rounds": 1}, timeout=300, extra_env=hang_env)
+    with WorkerSession(sim, tmp_path / "w") as session:
+        batched = session.run_test(sim, "ctrl_cross", 3, tmp_path / "batched", knobs={"rounds": 1}, timeout=300,
+                                   extra_env=hang_env)
+    for rec in (alone, batched):
+        assert rec["status"] == "fail", rec["message"]
+        assert rec["summary"] and "HANG_OVER_BUDGET" in rec["summary"]["checks_fired"], rec
+        assert rec["summary"]["sim_cycles"] > 0

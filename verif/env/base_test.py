@@ -28,7 +28,7 @@ from redmule_verif.env.component import Test
 from redmule_verif.env.env import RedmuleEnv
 from redmule_verif.env.env_cfg import EnvConfig
 from redmule_verif.env.error_counter import ErrorCounter
-from redmule_verif.env.seq_lib.job_sequence import JobSequence
+from redmule_verif.env.seq_lib.job_sequence import JobAbandoned, JobSequence
 from redmule_verif.sequences.library import SEQUENCES, generate
 
 CLOCK_PERIOD_NS = 2
@@ -92,6 +92,13 @@ class BaseTest(Test):
             await task
         except asyncio.CancelledError:
             await self.env.drain()  # stuck: the checks still get their chance to finish
+        except JobAbandoned as exc:
+            # the check that stopped the stimulus (a hang, a stuck ACQUIRE) has logged its error: end the
+            # test normally so that report_phase writes summary.json (triage needs its details)
+            if not self.errors.count:
+                raise
+            self.logger.warning("stimulus stopped: %s", exc)
+            await self.env.drain()
         guard.cancel()
         await RisingEdge(dut.clk_i)
         self.drop_objection()
