@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import hashlib
 import json
 import pathlib
 
@@ -77,6 +78,14 @@ def test_same_answers_alone_first_and_after_any_other_run(sim, singles, tmp_path
     for rec in got:
         assert _facts(rec) == _facts(singles[rec["test"]]), f"{rec['test']} in {rec['dir']}"
         assert not (pathlib.Path(rec["dir"]) / "tcdm_trace.log").exists()  # the trace file only when asked
+
+
+def test_trace_hash_is_computed_as_read_and_is_the_files_sha256(singles):
+    """The monitor hashes the trace as it consumes it (no re-read at the end): the digest is the sha256 of
+    the trace file the single run leaves."""
+    for t, rec in singles.items():
+        trace = pathlib.Path(rec["dir"]) / "tcdm_trace.log"
+        assert rec["summary"]["trace_sha256"] == hashlib.sha256(trace.read_bytes()).hexdigest(), t
 
 
 def test_trace_hash_is_computed_as_read_and_is_the_files_sha256(singles):

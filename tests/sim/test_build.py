@@ -35,6 +35,23 @@ def test_build_runs_and_ports_are_visible(sim, tmp_path):
     assert [t.name for t in res.tests] == ["counts"]
 
 
+def test_simulator_processes_cache_their_bytecode(sim, tmp_path, monkeypatch):
+    """A simulator process compiles the framework once per build root, not once per process (cocotb's
+    assertion rewriting included), even when the caller's environment forbids writing bytecode."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    env = B.cocotb_env(sim, "counter_tb", [FIX])
+    prefix = pathlib.Path(env["PYTHONPYCACHEPREFIX"])
+    assert "PYTHONDONTWRITEBYTECODE" not in env and prefix == sim.dir.resolve().parent / "pycache"
+    res = B.run_cocotb(sim, "counter_tb", [FIX], testcase="counts", seed=11, test_dir=tmp_path,
+                       extra_env={"EXPECT_STEP": "3"})
+    assert res.status == "pass"
+    cached = {p.name.split(".")[0] for p in prefix.rglob("*.pyc")}
+    assert "counter_tb" in cached and "regression" in cached  # the test module (rewritten) and cocotb's own
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "mine"))
+    assert B.cocotb_env(sim, "counter_tb", [FIX])["PYTHONPYCACHEPREFIX"] == str(tmp_path / "mine")
+
+
 def test_lean_build_flags(sim):
     cmd = (sim.dir / "build.log").read_text().splitlines()[0]
     assert "--public-flat-rw" not in cmd

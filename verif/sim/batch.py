@@ -61,8 +61,11 @@ class WorkerSession:
     """One simulator process at a time on ``sim``, running runs one after another."""
 
     def __init__(self, sim, work_dir, slots: int = DEFAULT_SLOTS, python_path=(), name: str = "worker",
-                 stop=None, plusargs=()):
+                 stop=None, plusargs=(), harness_trace: bool = True):
         self.sim = sim
+        # False: the harness writes no trace at all (benchmarks only: the monitors are blind, the TRACE check
+        # fails every run); the cost of the trace channel is what such a run saves
+        self.harness_trace = harness_trace
         self.work_dir = pathlib.Path(work_dir).resolve()
         self.slots = max(1, int(slots))
         self.python_path = list(python_path)
@@ -99,8 +102,9 @@ class WorkerSession:
             # (exactly that name, which `redmule-verif coverage DIR` merges)
             cov = self.work_dir / f"{self.name}-{self.processes}.cov" / "coverage.dat"
             cov.parent.mkdir(parents=True, exist_ok=True)
-            self.proc = subprocess.Popen([str(self.sim.binary), f"+tcdm_log={trace}",
-                                          f"+verilator+coverage+file+{cov}", *self.plusargs],
+            trace_arg = [f"+tcdm_log={trace}"] if self.harness_trace else []
+            self.proc = subprocess.Popen([str(self.sim.binary), *trace_arg, f"+verilator+coverage+file+{cov}",
+                                          *self.plusargs],
                                          cwd=self.work_dir, env=env,
                                          stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
                                          pass_fds=(p2c_r, c2p_w))

@@ -471,6 +471,11 @@ def cocotb_env(sim: Sim, module: str, python_path: Sequence[str | os.PathLike] =
     env["COCOTB_TEST_MODULES"] = module
     env.setdefault("COCOTB_TRUST_INERTIAL_WRITES", "1")
     env["REDMULE_VERIF_BUILD"] = str(sim.dir / "build.json")
+    # compiled bytecode (and pytest's assertion-rewritten modules, cocotb rewrites every module it imports)
+    # cached beside the builds: without it every simulator process compiles the whole framework again
+    # (about 1 CPU-s; PYTHONDONTWRITEBYTECODE in the caller's environment would otherwise impose that)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(pathlib.Path(sim.dir).resolve().parent / "pycache"))
     if testcase:
         names = [testcase] if isinstance(testcase, str) else list(testcase)
         env["COCOTB_TEST_FILTER"] = r"\.(" + "|".join(re.escape(n) for n in names) + ")$"

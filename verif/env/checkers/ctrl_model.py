@@ -282,7 +282,7 @@ class CtrlModel(Component):
     def _check_read(self, cycle, item):
         """Predict the read; near a completion either order of the two is accepted."""
         self.checked_reads += 1
-        pred = read_value(copy.deepcopy(self.s), item, commit=False)
+        pred = read_value(self.s, item, commit=False)  # commit=False never changes the state: no copy
         if pred is None or pred == item.rdata:
             read_value(self.s, item, commit=True)
             return
