@@ -126,7 +126,7 @@ def windows_in_batch(sim, bare, job, data, out: pathlib.Path, repeat: int) -> di
     ``repeat`` rounds; the best of each side): the env as it runs (trace on: to tmpfs for the monitor, no
     file kept in the run directory) and with the harness's trace off (a measurement of what the trace
     channel costs: its monitors see nothing, so such a run fails its TRACE check)."""
-    best: dict = {"on": {}, "off": {}, "bare": {}}
+    best: dict = {"on": {}, "off": {}, "bare": {}, "bare_wall": {}}
     sessions = {"on": WorkerSession(sim, out / "workers", name="window_trace_on"),
                 "off": WorkerSession(sim, out / "workers", name="window_trace_off", harness_trace=False)}
     try:
@@ -134,6 +134,8 @@ def windows_in_batch(sim, bare, job, data, out: pathlib.Path, repeat: int) -> di
             b = bench_sim.run_bare(bare, job, data)
             if (b.get("cycles_per_cpu_s") or 0) > best["bare"].get("cycles_per_cpu_s", 0):
                 best["bare"] = b
+            if (b.get("cycles_per_s") or 0) > best["bare_wall"].get("cycles_per_s", 0):
+                best["bare_wall"] = b
             for key, session in sessions.items():
                 w = _window_run(session, sim, job, out / f"win_{key}{r}")
                 assert not w["trace_file_kept"], "the trace file is kept only when asked"
@@ -170,6 +172,9 @@ def main(argv=None) -> int:
     win = windows_in_batch(sim, bench_sim.build_bare(), job, data, out / "window", args.repeat)
     if win["bare"].get("cycles_per_cpu_s", 0) > bare_cps:  # the best bare run of the invocation
         bare, bare_cps = win["bare"], win["bare"]["cycles_per_cpu_s"]
+    # wall-clock ratios against the fastest bare run on the wall clock (on a loaded machine that is not the
+    # run with the best CPU rate)
+    bare_wall = max(bare.get("cycles_per_s") or 0, win["bare_wall"].get("cycles_per_s") or 0)
     same = diff = 0
     for i, a in modes["single"]["records"].items():
         b = modes["batched"]["records"][i]
@@ -199,7 +204,7 @@ def main(argv=None) -> int:
         if w.get("cps_cpu"):
             print(f"window of the 128^3 job in a batch worker, {label}: {w['window_cycles']} cycles, "
                   f"{w['cps_cpu']:,.0f} cycles/CPU-s = {w['cps_cpu'] / bare_cps:.3f} of bare "
-                  f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare['cycles_per_s']:.3f})")
+                  f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare_wall:.3f})")
     write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "window_128": win, "same": same,
                                             "different": diff, "args": vars(args)})
     print(f"results: {out / 'bench_regress.json'}")
