@@ -123,10 +123,11 @@ def _window_run(session: WorkerSession, sim, job, d: pathlib.Path) -> dict:
 
 def windows_in_batch(sim, bare, job, data, out: pathlib.Path, repeat: int) -> dict:
     """The 128^3 job in two batch workers, interleaved with the bare harness (one warm-up run each, then
-    ``repeat`` rounds; the best of each side): the env as it runs (trace on: to tmpfs for the monitor, no
+    ``repeat`` rounds; the best of each side, and each round's env/bare, which a changing load on the machine
+    disturbs less): the env as it runs (trace on: to tmpfs for the monitor, no
     file kept in the run directory) and with the harness's trace off (a measurement of what the trace
     channel costs: its monitors see nothing, so such a run fails its TRACE check)."""
-    best: dict = {"on": {}, "off": {}, "bare": {}, "bare_wall": {}}
+    best: dict = {"on": {}, "off": {}, "bare": {}, "bare_wall": {}, "pair_ratios": {"on": [], "off": []}}
     sessions = {"on": WorkerSession(sim, out / "workers", name="window_trace_on"),
                 "off": WorkerSession(sim, out / "workers", name="window_trace_off", harness_trace=False)}
     try:
@@ -141,6 +142,8 @@ def windows_in_batch(sim, bare, job, data, out: pathlib.Path, repeat: int) -> di
                 assert not w["trace_file_kept"], "the trace file is kept only when asked"
                 if r and w.get("cps_cpu", 0) > best[key].get("cps_cpu", 0):
                     best[key] = w
+                if r and w.get("cps_cpu") and b.get("cycles_per_cpu_s"):  # against the bare run of its round
+                    best["pair_ratios"][key].append(w["cps_cpu"] / b["cycles_per_cpu_s"])
     finally:
         for session in sessions.values():
             session.close()
@@ -202,9 +205,11 @@ def main(argv=None) -> int:
                        ("on", "trace on (tmpfs, hashed as read, no file kept)")):
         w = win[key]
         if w.get("cps_cpu"):
+            pairs = win["pair_ratios"][key]
             print(f"window of the 128^3 job in a batch worker, {label}: {w['window_cycles']} cycles, "
                   f"{w['cps_cpu']:,.0f} cycles/CPU-s = {w['cps_cpu'] / bare_cps:.3f} of bare "
-                  f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare_wall:.3f})")
+                  f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare_wall:.3f}); against the bare run of the "
+                  f"same round: median {statistics.median(pairs):.3f} of {len(pairs)}")
     write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "window_128": win, "same": same,
                                             "different": diff, "args": vars(args)})
     print(f"results: {out / 'bench_regress.json'}")
