@@ -13,7 +13,8 @@ environment reports:
 * ``zero``: the jobs have M = 0 (no traffic allowed);
 * ``count``: number of jobs (0 for the vacuous-pass control);
 * ``no_wait``: trigger the jobs and end without waiting for their events;
-* ``stuck``: after the jobs, wait for an event nothing sets (the TEST_STUCK control).
+* ``stuck``: after the jobs, wait for an event nothing sets (the TEST_STUCK control);
+* ``control``: a SOFT_CLEAR on each job at that phase point (load, compute, store).
 
 ``fixture_no_jobs`` is a test that says it expects no job (and runs none).
 """
@@ -26,9 +27,10 @@ from redmule_verif.env import reg_model as R
 from redmule_verif.env.base_test import BaseTest, run_uvm_test
 from redmule_verif.env.job_record import JobRecord
 from redmule_verif.env.seq_lib.job_sequence import JobSequence
+from redmule_verif.sequences.items import ControlEvent
 from redmule_verif.sequences.items.job import GemmJob, GrantProfile, groups
 
-KNOBS = ("grant", "n", "zero", "count", "no_wait", "stuck")
+KNOBS = ("grant", "n", "zero", "count", "no_wait", "stuck", "control")
 
 
 class FixtureSequence(JobSequence):
@@ -85,8 +87,9 @@ class FixtureJobs(BaseTest):
         x = np.zeros((m, n), np.uint16)
         w = np.full((n, 1), 0x3C00, np.uint16)
         cores = (2, 5, 3, 6)[:int(k.get("count", 2))]
-        return [GemmJob("MATMUL", "FP16", m, n, 1, b + 0x100, b + 0x200, b + 0x400, core=c, x=x, w=w, grant=grant)
-                for c in cores]
+        control = [ControlEvent("soft_clear", k["control"])] if k.get("control") else []
+        return [GemmJob("MATMUL", "FP16", m, n, 1, b + 0x100, b + 0x200, b + 0x400, core=c, x=x, w=w, grant=grant,
+                        control=list(control)) for c in cores]
 
 
 class FixtureNoJobs(FixtureJobs):
