@@ -44,18 +44,27 @@ def _raise_interrupt(signum, frame):
 
 
 @contextlib.contextmanager
-def stop_signals():
-    """Ctrl-C and SIGTERM raise KeyboardInterrupt in the main thread (even when the shell started the
-    process with SIGINT ignored, as a background job); the previous handlers come back on exit."""
+def signal_handlers(handlers: dict):
+    """Within the block, ``handlers`` ({signal: handler}) replace the process's handlers; the previous
+    ones come back on exit. A no-op outside the main thread (only it may set handlers)."""
     old = {}
     if threading.current_thread() is threading.main_thread():
-        old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
-        old[signal.SIGTERM] = signal.signal(signal.SIGTERM, _raise_interrupt)
+        for sig, handler in handlers.items():
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except (ValueError, OSError):
+                pass
     try:
         yield
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+def stop_signals():
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt in the main thread (even when the shell started the
+    process with SIGINT ignored, as a background job); the previous handlers come back on exit."""
+    return signal_handlers({signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _raise_interrupt})
 
 
 def _children(binaries) -> list[int]:

@@ -76,10 +76,11 @@ import re
 import shlex
 import signal as _signal
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+
+from redmule_verif.flow.executor import signal_handlers
 
 # Final states as Slurm names them (job_state_string); anything else is still queued or running.
 FINAL_STATES = frozenset({
@@ -370,46 +371,18 @@ def describe(slurm_state: str, slurm_reason: str = "", exit_code: int | None = N
     return state, text
 
 
-@contextlib.contextmanager
 def signals_interrupt(signals=(_signal.SIGTERM, _signal.SIGHUP)):
     """Within the block, SIGTERM and SIGHUP raise KeyboardInterrupt like Ctrl-C
     (so the engines cancel what they submitted). No-op outside the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = {}
-    for s in signals:
-        try:
-            old[s] = _signal.signal(s, _raise)
-        except (ValueError, OSError):
-            pass
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            _signal.signal(s, h)
+    return signal_handlers({s: _raise_interrupt for s in signals})
 
 
-@contextlib.contextmanager
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def _signals_ignored(signals=(_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP)):
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {}
-    for s in signals:
-        try:
-            old[s] = _signal.signal(s, _signal.SIG_IGN)
-        except (ValueError, OSError):
-            pass
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            _signal.signal(s, h)
+    return signal_handlers({s: _signal.SIG_IGN for s in signals})
 
 
 def _shell_script(task_or_job: str, argv: list[str], cwd, env: dict[str, str]) -> str:
