@@ -162,3 +162,17 @@ def test_a_point_spanning_lines_is_waived_by_its_statement_line(tmp_path):
     assert (t["lines"], t["lines_covered"], t["lines_waived"], t["lines_open"]) == (3, 1, 2, 0)
     s = signoff(files, [])
     assert s["total"]["lines_open"] == 2 and s["files"][str(src)]["open_lines"] == [1, 4]
+
+
+def test_text_waivers_of_an_unreadable_source_are_unresolved_not_stale(tmp_path):
+    """Coverage data read where its RTL paths do not exist: the text waivers cannot be matched; the report
+    says which sources are missing (not 'stale'), and --source DIR finds the files by name."""
+    src, files = _files(tmp_path, {4: 1, 5: 0}, {"s:0->1": 1, "s:1->0": 1})
+    moved = tmp_path / "moved"
+    src.parent.rename(moved)
+    ws = parse_waivers([_w(text=r"default:")])
+    s = signoff(files, ws)
+    assert s["unreadable_sources"] == [str(src)] and s["stale"] == []
+    assert s["total"]["lines_open"] == 1 and "--source DIR" in "\n".join(format_signoff(s))
+    s = signoff(files, ws, source_dirs=[moved])
+    assert s["unreadable_sources"] == [] and s["total"]["lines_waived"] == 1 and s["total"]["lines_open"] == 0

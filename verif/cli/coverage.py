@@ -31,6 +31,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--code-waivers", default=None, metavar="FILE",
                         help="reviewed code-coverage waivers (default coverage/code_waivers.yaml; 'none': no "
                         "waivers)")
+    parser.add_argument("--source", action="append", default=[], metavar="DIR",
+                        help="folder of the RTL sources when the paths coverage.dat recorded are not readable here "
+                        "(coverage measured on another machine or in a moved tree); repeatable")
     parser.add_argument("--include-harness", action="store_true",
                         help="keep the environment's harness (redmule_harness.sv) in code coverage")
     g = parser.add_argument_group("closure loop")
@@ -64,7 +67,7 @@ def main(args) -> int:
     try:
         res = coverage_report(root, testplan=args.testplan, code=not args.no_code,
                               exclude=() if args.include_harness else ("redmule_harness.sv",),
-                              code_waivers=code_waivers_arg(args.code_waivers))
+                              code_waivers=code_waivers_arg(args.code_waivers), source_dirs=args.source)
     except Exception as e:  # noqa: BLE001 - unreadable coverage / testplan file
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2

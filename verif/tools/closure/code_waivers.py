@@ -210,11 +210,15 @@ def code_waivers_arg(value):
     return p
 
 
-def _source(path: str) -> list[str]:
-    try:
-        return pathlib.Path(path).read_text(errors="replace").splitlines()
-    except OSError:
-        return []
+def _source(path: str, source_dirs: Iterable = ()) -> list[str] | None:
+    """The lines of the RTL file coverage.dat names, or of the file of that name in one of ``source_dirs``
+    (coverage data read on another machine, or after the build tree moved); None when none is readable."""
+    for p in [pathlib.Path(path)] + [pathlib.Path(d) / pathlib.Path(path).name for d in source_dirs]:
+        try:
+            return p.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+    return None
 
 
 def _line_waiver(lw: list, pid: tuple, ln: int, src: list[str]):
@@ -230,7 +234,7 @@ def _pct(a: int, b: int) -> float:
     return round(100.0 * a / b, 2) if b else 100.0
 
 
-def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50) -> dict:
+def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50, source_dirs: Iterable = ()) -> dict:
     """Covered / waived / open lines and toggle points of ``files`` ({path: FileCoverage}) under ``waivers``.
 
     Returns totals, per-file figures, the open points (up to ``max_open`` a file), the waivers that
@@ -240,10 +244,18 @@ def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50) -> di
     applicable: set[str] = set()
     per: dict[str, dict] = {}
     marks: dict[str, dict] = {}
+    unreadable: list[str] = []
+    unresolved: set[str] = set()
     for path, fc in files.items():
         ws = [w for w in waivers if w.applies_to_file(path)]
         applicable.update(w.id for w in ws)
-        src = _source(path) if any(w.kind == "line" and w.text for w in ws) else []
+        src: list[str] | None = []
+        if any(w.kind == "line" and w.text for w in ws):
+            src = _source(path, source_dirs)
+            if src is None:  # its text waivers cannot be matched: said as such, not as stale
+                unreadable.append(path)
+                unresolved.update(w.id for w in ws if w.kind == "line" and w.text)
+                src = []
         lw = [w for w in ws if w.kind == "line"]
         tw = [w for w in ws if w.kind == "toggle"]
         f = {"lines": fc.lf, "lines_covered": 0, "lines_waived": 0, "lines_open": 0,
@@ -295,7 +307,8 @@ def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50) -> di
     t["toggle_covered_percent"] = _pct(t["toggles_covered"], t["toggles"])
     t["toggle_waived_percent"] = _pct(t["toggles_waived"], t["toggles"]) if t["toggles"] else 0.0
     t["toggle_signoff_percent"] = _pct(t["toggles_covered"] + t["toggles_waived"], t["toggles"])
-    stale = sorted(w.id for w in waivers if w.id in applicable and used[w.id]["waived"] == 0 and used[w.id]["hit"] == 0)
+    stale = sorted(w.id for w in waivers if w.id in applicable and w.id not in unresolved
+                   and used[w.id]["waived"] == 0 and used[w.id]["hit"] == 0)
     all_hit = sorted(w.id for w in waivers if used[w.id]["hit"] > 0 and used[w.id]["waived"] == 0)
     met = {
         "lines": t["line_signoff_percent"] >= LINE_TARGET and t["line_waived_percent"] <= LINE_WAIVED_MAX,
@@ -303,6 +316,7 @@ def signoff(files: Mapping, waivers: Iterable[Waiver], max_open: int = 50) -> di
     }
     return {"total": t, "files": per, "waivers": len(waivers), "applicable": sorted(applicable),
             "use": {k: v for k, v in used.items() if k in applicable}, "stale": stale, "all_hit": all_hit,
+            "unreadable_sources": unreadable,
             "targets": {"line_signoff_percent": LINE_TARGET, "line_waived_max_percent": LINE_WAIVED_MAX,
                         "toggle_signoff_percent": TOGGLE_TARGET},
             "met": met, "signed_off": all(met.values()) and not stale, "_marks": marks}
@@ -328,19 +342,27 @@ def format_signoff(s: Mapping, open_shown: int = 8) -> list[str]:
                        + f", {f['toggles_open']} toggle point(s)")
     if s["stale"]:
         out.append(f"  STALE waivers (match nothing: the RTL moved under them, review): {', '.join(s['stale'])}")
+    if s.get("unreadable_sources"):
+        out.append(f"  RTL sources not readable, so their text waivers could not be matched (give the folder "
+                   f"with --source DIR): {', '.join(s['unreadable_sources'])}")
     if s["all_hit"]:
         out.append(f"  waivers whose points were all hit (no longer needed? review): {', '.join(s['all_hit'])}")
     out.append(f"  sign-off: {'MET' if s['signed_off'] else 'NOT met'}")
     return out
 
 
-def code_lines(code: Mapping) -> list[str]:
-    """Console lines of a code-coverage result (:func:`~redmule_verif.tools.closure.codecov.code_coverage`)."""
+def code_lines(code: Mapping, per_file: bool = False) -> list[str]:
+    """Console lines of a code-coverage result (:func:`~redmule_verif.tools.closure.codecov.code_coverage`):
+    totals, each file's figures (``per_file``), the sign-off, where lcov and HTML went."""
     if code.get("error"):
         return [f"code coverage: NOT measured: {code['error']}"]
     t = code["total"]
     out = [f"code coverage: {code['runs']} coverage.dat merged: lines {t['lines_hit']}/{t['lines']} "
-           f"({t['line_percent']:.2f} %), toggle points {t['toggles_hit']}/{t['toggles']} ({t['toggle_percent']:.2f} %)"]
+           f"({t['line_percent']:.2f} %), toggle points {t['toggles_hit']}/{t['toggles']} ({t['toggle_percent']:.2f} %) "
+           f"in {t['files']} file(s)"]
+    if per_file:
+        out += [f"  {path}: lines {f['line_percent']:.2f} %, toggles {f['toggle_percent']:.2f} %"
+                for path, f in code["files"].items()]
     if code.get("signoff"):
         out += format_signoff(code["signoff"])
     out.append(f"  lcov: {code['info']}  html: {code['html']}")

@@ -408,13 +408,14 @@ def find_dat(root) -> list[pathlib.Path]:
 
 
 def code_coverage(root, exclude: Iterable[str] = ("redmule_harness.sv",), html_dir=None, info=None,
-                  merged_dat=None, waivers=None) -> dict | None:
+                  merged_dat=None, waivers=None, source_dirs=()) -> dict | None:
     """Merge every coverage.dat under ``root``; write lcov (ROOT/coverage.info), HTML (ROOT/codecov/) and
     the merged data (ROOT/coverage_merged.dat). None when there is no coverage.dat.
 
     ``waivers``: a waiver file (or a list of :class:`~redmule_verif.tools.closure.code_waivers.Waiver`);
     the result then has ``signoff`` (covered / waived / open against the targets) and the HTML marks
-    waived lines and toggles with their waiver."""
+    waived lines and toggles with their waiver. ``source_dirs``: where to look for an RTL file by name when
+    the path coverage.dat recorded is not readable here."""
     root = pathlib.Path(root)
     dats = find_dat(root)
     if not dats:
@@ -422,19 +423,20 @@ def code_coverage(root, exclude: Iterable[str] = ("redmule_harness.sv",), html_d
     points = merge_dat(dats)
     files = per_file(points, exclude)
     info = write_lcov(files, info or root / "coverage.info")
+    waiver_file = waivers if isinstance(waivers, (str, os.PathLike)) else None
     sign = None
     if waivers is not None:
-        ws = code_waivers.load_waivers(waivers) if isinstance(waivers, (str, os.PathLike)) else list(waivers)
-        sign = code_waivers.signoff(files, ws)
+        sign = code_waivers.signoff(files, code_waivers.load_waivers(waiver_file) if waiver_file else list(waivers),
+                                    source_dirs=source_dirs)
     index = write_html(files, html_dir or root / "codecov",
                        note=f"merged from {len(dats)} coverage.dat file(s) under {root}"
                             + (f"; excluded: {', '.join(exclude)}" if exclude else "")
-                            + (f"; waivers: {waivers}" if isinstance(waivers, (str, os.PathLike)) else ""),
+                            + (f"; waivers: {waiver_file}" if waiver_file else ""),
                        marks=sign["_marks"] if sign else None)
     merged = write_dat(points, merged_dat or root / "coverage_merged.dat")
     out = {"runs": len(dats), "info": str(info), "html": str(index), "merged_dat": str(merged),
            "total": totals(files), "files": {p: f.summary() for p, f in files.items()}}
     if sign is not None:
         out["signoff"] = {k: v for k, v in sign.items() if k != "_marks"}
-        out["waiver_file"] = str(waivers) if isinstance(waivers, (str, os.PathLike)) else None
+        out["waiver_file"] = str(waiver_file) if waiver_file else None
     return out

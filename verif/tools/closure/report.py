@@ -36,7 +36,7 @@ from redmule_verif.coverage.testplan import TestplanError, closure, format_closu
 from redmule_verif.env.testlist import all_tests
 from redmule_verif.sim.paths import CODE_WAIVERS
 from redmule_verif.tools.closure import codecov
-from redmule_verif.tools.closure.code_waivers import format_signoff
+from redmule_verif.tools.closure.code_waivers import code_lines
 
 
 def find_coverage_json(root) -> list[pathlib.Path]:
@@ -83,7 +83,7 @@ def problems_of(tp, db, tests: Iterable[str]) -> list[str]:
 
 def coverage_report(root, testplan=None, tests=None, code: bool = True,
                     exclude: Iterable[str] = ("redmule_harness.sv",), write: bool = True,
-                    code_waivers=CODE_WAIVERS) -> dict:
+                    code_waivers=CODE_WAIVERS, source_dirs=()) -> dict:
     """Everything ``redmule-verif coverage DIR`` computes (and writes, unless ``write`` is False)."""
     root = pathlib.Path(root)
     tp = testplan if isinstance(testplan, Mapping) else load_testplan(testplan)
@@ -106,7 +106,8 @@ def coverage_report(root, testplan=None, tests=None, code: bool = True,
             db.save(root / "coverage_merged.json")
         result["_db"] = db
     if code:
-        result["code"] = codecov.code_coverage(root, exclude=exclude, waivers=code_waivers) if write else None
+        result["code"] = codecov.code_coverage(root, exclude=exclude, waivers=code_waivers,
+                                                                         source_dirs=source_dirs) if write else None
     if write and root.is_dir():
         (root / "closure.json").write_text(json.dumps({k: v for k, v in result.items() if k != "_db"},
                                                       indent=1, default=str))
@@ -124,15 +125,7 @@ def format_report(result: Mapping, holes: int = 5) -> str:
             lines.append(format_closure(result["closure"], holes))
     code = result.get("code")
     if code:
-        t = code["total"]
-        lines.append(f"code coverage: {code['runs']} coverage.dat merged: lines {t['lines_hit']}/{t['lines']} "
-                     f"({t['line_percent']:.2f} %), toggle points {t['toggles_hit']}/{t['toggles']} "
-                     f"({t['toggle_percent']:.2f} %) in {t['files']} file(s)")
-        for path, f in code["files"].items():
-            lines.append(f"  {path}: lines {f['line_percent']:.2f} %, toggles {f['toggle_percent']:.2f} %")
-        if code.get("signoff"):
-            lines += format_signoff(code["signoff"])
-        lines.append(f"  lcov: {code['info']}  html: {code['html']}")
+        lines += code_lines(code, per_file=True)
     elif result.get("code") is None:
         lines.append("code coverage: no coverage.dat (build with coverage for line/toggle coverage)")
     if result["problems"]:
