@@ -139,14 +139,7 @@ class SimConfig:
 
 def _list_args(fl: FileList) -> list[str]:
     """A file list's Verilator options other than sources, defines and include dirs."""
-    args = list(fl.verilator_args)
-    for f in fl.lib_files:
-        args += ["-v", str(f)]
-    for d in fl.lib_dirs:
-        args += ["-y", str(d)]
-    if fl.libexts:
-        args.append("+libext+" + "+".join(fl.libexts))
-    return args
+    return list(fl.verilator_args) + fl.library_args()
 
 
 def _param_text(value: object) -> str:

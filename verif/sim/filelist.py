@@ -116,13 +116,19 @@ class FileList:
         args = list(self.verilator_args)
         args += self.define_args()
         args += [f"+incdir+{d}" for d in self.incdirs]
+        args += self.library_args()
+        args += [str(f) for f in self.vlt_files]
+        return args
+
+    def library_args(self) -> list[str]:
+        """The library files and folders Verilator searches for undefined modules (-v, -y, +libext+)."""
+        args = []
         for f in self.lib_files:
             args += ["-v", str(f)]
         for d in self.lib_dirs:
             args += ["-y", str(d)]
         if self.libexts:
             args.append("+libext+" + "+".join(self.libexts))
-        args += [str(f) for f in self.vlt_files]
         return args
 
     def args(self) -> list[str]:
