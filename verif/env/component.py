@@ -30,7 +30,36 @@ import os
 
 import cocotb
 
-from pyuvm import uvm_agent, uvm_component, uvm_driver, uvm_env, uvm_test
+from pyuvm import uvm_agent, uvm_component, uvm_env, uvm_test
+from pyuvm import _s06_reporting_classes as _pyuvm_reporting
+
+
+_PyuvmFormatter = getattr(_pyuvm_reporting.PyuvmFormatter, "_deferred", _pyuvm_reporting.PyuvmFormatter)
+
+
+class _LazyPyuvmFormatter(_PyuvmFormatter):
+    """pyuvm's per-component log formatter, set up when it first formats a message.
+
+    pyuvm gives every component its own formatter, and cocotb's formatter compiles its prefix with
+    ``eval`` when it is made: about 85 components a test, 10 % of the cost of building the environment,
+    for formatters that most components never use. This one defers that set-up to its first message
+    (same output); it replaces the class pyuvm's ``uvm_report_object`` instantiates.
+    """
+
+    _deferred = _PyuvmFormatter
+
+    def __init__(self, full_name):  # noqa: super().__init__ is deferred on purpose
+        self.full_name = full_name
+        self._ready = False
+
+    def format(self, record):
+        if not self._ready:
+            _PyuvmFormatter.__init__(self, self.full_name)
+            self._ready = True
+        return super().format(record)
+
+
+_pyuvm_reporting.PyuvmFormatter = _LazyPyuvmFormatter
 
 
 #: check id -> times it fired in this test (reset by the base test at build)
@@ -100,10 +129,6 @@ class Component(PathLogged, uvm_component):
 
 
 class Agent(PathLogged, uvm_agent):
-    pass
-
-
-class Driver(PathLogged, uvm_driver):
     pass
 
 

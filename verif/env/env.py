@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import cocotb
 from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_sequence
+from pyuvm import ConfigDB, uvm_analysis_port
 
 from redmule_verif.env.agents.event_monitor import EventMonitor
 from redmule_verif.env.agents.periph import PeriphAgent, PeriphArbiter, PeriphItem, PeriphMonitor, PeriphRegAdapter
@@ -46,18 +46,6 @@ from redmule_verif.env.component import Env
 from redmule_verif.env.coverage_collector import CoverageCollector
 from redmule_verif.env.reg_model import SOFT_CLEAR, RedmuleRegBlock
 from redmule_verif.model import ref
-
-
-class _OneItem(uvm_sequence):
-    """Sends one PeriphItem on a core's sequencer (for accesses whose cycle matters)."""
-
-    def __init__(self, item):
-        super().__init__("one_item")
-        self.item = item
-
-    async def body(self):
-        await self.start_item(self.item)
-        await self.finish_item(self.item)
 
 
 class RedmuleEnv(Env):
@@ -126,13 +114,11 @@ class RedmuleEnv(Env):
     # ------------------------------------------------------------------ actions for sequences
     async def write_reg(self, core: int, offset: int, value: int, be: int = 0xF) -> PeriphItem:
         item = PeriphItem("wr", offset=offset, write=True, data=value & 0xFFFFFFFF, be=be, core=core)
-        await _OneItem(item).start(self.agents[core].seqr)
-        return item
+        return await self.agents[core].seqr.execute_item(item)
 
     async def read_reg(self, core: int, offset: int) -> PeriphItem:
         item = PeriphItem("rd", offset=offset, write=False, core=core)
-        await _OneItem(item).start(self.agents[core].seqr)
-        return item
+        return await self.agents[core].seqr.execute_item(item)
 
     async def soft_clear(self, core: int, value: int = 0):
         """Write SOFT_CLEAR from ``core``; RQ-4 is waived until the engine is quiet again."""

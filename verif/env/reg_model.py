@@ -57,6 +57,7 @@ class RedmuleRegBlock(uvm_reg_block):
     def __init__(self, name="redmule_regs"):
         super().__init__(name)
         self.regs = {}
+        self._by_offset = {}
         self.map = self.create_map("map", 0, 4, uvm_endianness_e.UVM_LITTLE_ENDIAN)
         self.set_default_map(self.map)
         for rname, offset, fields, volatile in REGISTERS:
@@ -75,12 +76,10 @@ class RedmuleRegBlock(uvm_reg_block):
         rights = "RW" if any(a == "RW" for *_, a in fields) else ("WO" if fields[0][3] == "WO" else "RO")
         self.map.add_reg(reg, offset, rights)
         self.regs[rname] = reg
+        self._by_offset.setdefault(offset, reg)
 
     def __getitem__(self, name) -> RedmuleReg:
         return self.regs[name]
 
     def by_offset(self, offset: int) -> RedmuleReg | None:
-        for reg in self.regs.values():
-            if reg.get_offset(self.map) == offset:
-                return reg
-        return None
+        return self._by_offset.get(offset)

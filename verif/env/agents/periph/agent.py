@@ -1,25 +1,40 @@
-"""One cluster core's register agent: a sequencer and a driver.
+"""One cluster core's register agent: a sequencer that feeds the shared register port.
 
-The driver does not own the pins: it hands each access to the
-:class:`PeriphArbiter`, which shares the single register port between cores.
+The register port is shared by every core, so its one driver is the
+:class:`PeriphArbiter`, which owns the pins. A core's :class:`PeriphSequencer`
+hands each item straight to the arbiter and returns when its response has been
+read. pyuvm's own sequencer-driver handshake (a request queue, a driver task,
+start/finish events on every item) costs four task switches and three events an
+access and adds nothing when the driver is shared: the arbitration between cores
+happens in the arbiter, at the port, where it is observable.
 """
 
 from __future__ import annotations
 
 from pyuvm import uvm_sequencer
 
-from redmule_verif.env.component import Agent, Driver
+from redmule_verif.env.component import Agent, PathLogged
 
 
-class PeriphDriver(Driver):
+class PeriphSequencer(PathLogged, uvm_sequencer):
+    """Core ``core``'s sequencer: sequences (and the register model's map) start items here."""
+
     def build_phase(self):
         self.arbiter = self.cdb_get("periph_arbiter")
 
     async def run_phase(self):
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            await self.arbiter.transfer(item)
-            self.seq_item_port.item_done()
+        return  # no request queue to serve: items go to the arbiter as they are started
+
+    async def start_item(self, item):
+        return
+
+    async def finish_item(self, item):
+        await self.arbiter.transfer(item)
+
+    async def execute_item(self, item):
+        """Put ``item`` on the port (through the arbiter) and return it with its response."""
+        await self.arbiter.transfer(item)
+        return item
 
 
 class PeriphAgent(Agent):
@@ -27,8 +42,4 @@ class PeriphAgent(Agent):
 
     def build_phase(self):
         self.core = self.cdb_get("core")
-        self.seqr = uvm_sequencer("seqr", self)
-        self.driver = PeriphDriver("driver", self)
-
-    def connect_phase(self):
-        self.driver.seq_item_port.connect(self.seqr.seq_item_export)
+        self.seqr = PeriphSequencer("seqr", self)

@@ -1,22 +1,24 @@
 """Owns the register port: serialises the cores' accesses onto the pins.
 
-Each core's driver hands its access to the arbiter and waits for it to
-complete. When several cores have an access pending the arbiter picks one at
-random (so cores really race, e.g. for ACQUIRE) and, after each access, leaves
-the port idle for a random number of cycles (0..idle_gap_max). It works at the
-falling clock edge, when everything has settled: it drives a request, reads
-the grant, and one cycle after the grant reads the response (spec section 2:
-periph_r_valid_o exactly one cycle after each granted request). A missing or
-misdirected response is reported as a protocol error. The port is only
-clocked in Python while accesses are pending.
+It is the one driver of the port's pins: each core's sequencer hands its access
+to the arbiter and waits for it to complete. When several cores have an access
+pending the arbiter picks one at random (so cores really race, e.g. for
+ACQUIRE) and, after each access, leaves the port idle for a random number of
+cycles (0..idle_gap_max). It works at the falling clock edge, when everything
+has settled: it drives a request, reads the grant, and one cycle after the
+grant reads the response (spec section 2: periph_r_valid_o exactly one cycle
+after each granted request). A missing or misdirected response is reported as
+a protocol error. The port is only clocked in Python while accesses are
+pending, and not during an idle gap an access waits out; an access not granted
+stays on the pins, driven once.
 """
 
 from __future__ import annotations
 
-from cocotb.triggers import Event, FallingEdge, ReadOnly
-
+from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly
 
 from redmule_verif.env.component import Component
+from redmule_verif.env.pin_reader import int_reader
 from redmule_verif.seeding import py_rng
 
 
@@ -31,12 +33,20 @@ class PeriphArbiter(Component):
 
     def start_of_simulation_phase(self):
         d = self.dut
-        d.periph_req_i.value = 0
-        d.periph_add_i.value = 0
-        d.periph_wen_i.value = 1
-        d.periph_be_i.value = 0
-        d.periph_data_i.value = 0
-        d.periph_id_i.value = 0
+        self._req, self._add, self._wen = d.periph_req_i, d.periph_add_i, d.periph_wen_i
+        self._be, self._wdata, self._id = d.periph_be_i, d.periph_data_i, d.periph_id_i
+        self._id_mask = (1 << len(d.periph_id_i)) - 1
+        self._gnt = int_reader(d.periph_gnt_o)
+        self._cycle = int_reader(d.cycle_o)
+        self._r_valid = int_reader(d.periph_r_valid_o)
+        self._r_id = int_reader(d.periph_r_id_o)
+        self._r_data = int_reader(d.periph_r_data_o)
+        self._req.value = 0
+        self._add.value = 0
+        self._wen.value = 1
+        self._be.value = 0
+        self._wdata.value = 0
+        self._id.value = 0
 
     async def transfer(self, item):
         """Put ``item`` on the port; returns when its response has been read."""
@@ -47,16 +57,17 @@ class PeriphArbiter(Component):
         return item
 
     async def run_phase(self):
-        d = self.dut
+        clk = self.dut.clk_i
+        falling = FallingEdge(clk)
         inflight = None
         gap = 0
         waiting = None  # an access driven but not granted stays on the pins (RQ-3 of the register port)
         while True:
             if not self.pending and inflight is None:
-                d.periph_req_i.value = 0
+                self._req.value = 0
                 self.wake.clear()
                 await self.wake.wait()
-            await FallingEdge(d.clk_i)
+            await falling
             if self.monitor is not None:
                 self.monitor.sample(inflight)
             if inflight is not None:
@@ -65,30 +76,34 @@ class PeriphArbiter(Component):
                 done.set()
                 inflight = None
             if waiting is None and (gap > 0 or not self.pending):
-                gap = max(gap - 1, 0)
-                d.periph_req_i.value = 0
-                continue
+                self._req.value = 0
+                if not (gap > 0 and self.pending):
+                    gap = max(gap - 1, 0)
+                    continue
+                # an access waits: the port stays idle for this edge and the next gap - 1 whatever else
+                # arrives, then drives (the same as counting the gap down an edge at a time)
+                await ClockCycles(clk, gap, FallingEdge)
+                gap = 0
             if waiting is None:
                 waiting = self.pending[self.rng.randrange(len(self.pending))]
-            item, done = waiting
-            d.periph_req_i.value = 1
-            d.periph_add_i.value = item.offset & 0x3FF
-            d.periph_wen_i.value = 0 if item.write else 1
-            d.periph_be_i.value = item.be
-            d.periph_data_i.value = item.data if item.write else 0
-            d.periph_id_i.value = (1 << item.core) & ((1 << len(d.periph_id_i)) - 1)
+                item = waiting[0]
+                self._req.value = 1
+                self._add.value = item.offset & 0x3FF
+                self._wen.value = 0 if item.write else 1
+                self._be.value = item.be
+                self._wdata.value = item.data if item.write else 0
+                self._id.value = (1 << item.core) & self._id_mask
             await ReadOnly()
-            if int(d.periph_gnt_o.value):
+            if self._gnt():
                 self.pending.remove(waiting)
                 inflight, waiting = waiting, None
                 gap = self.rng.randint(0, self.cfg.idle_gap_max)
 
     def _collect(self, item):
-        d = self.dut
-        item.cycle = int(d.cycle_o.value)
-        valid = int(d.periph_r_valid_o.value)
-        rid = int(d.periph_r_id_o.value)
-        want = (1 << item.core) & ((1 << len(d.periph_id_i)) - 1)
+        item.cycle = self._cycle()
+        valid = self._r_valid()
+        rid = self._r_id()
+        want = (1 << item.core) & self._id_mask
         if not valid:
             self.check_error("PERIPH_NO_RVALID", f"register port: no periph_r_valid_o one cycle after the granted "
                         f"{'write' if item.write else 'read'} of offset {item.offset:#05x} by core {item.core} "
@@ -99,4 +114,4 @@ class PeriphArbiter(Component):
             self.check_error("PERIPH_RID", f"register port: periph_r_id_o={rid:#x} for the access of core {item.core} "
                         f"(expected {want:#x}) at cycle {item.cycle}")
         item.rid = rid
-        item.rdata = int(d.periph_r_data_o.value) if not item.write else 0
+        item.rdata = self._r_data() if not item.write else 0

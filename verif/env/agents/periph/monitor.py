@@ -17,6 +17,7 @@ from pyuvm import uvm_analysis_port
 
 from redmule_verif.env.component import Component
 from redmule_verif.env.agents.periph.item import PeriphItem
+from redmule_verif.env.pin_reader import int_reader
 
 
 class PeriphMonitor(Component):
@@ -27,20 +28,26 @@ class PeriphMonitor(Component):
         self.responses = 0
         self.reported = False
 
+    def start_of_simulation_phase(self):
+        d = self.dut
+        self._id, self._wen, self._add = int_reader(d.periph_id_i), int_reader(d.periph_wen_i), int_reader(d.periph_add_i)
+        self._wdata, self._be, self._cycle = int_reader(d.periph_data_i), int_reader(d.periph_be_i), int_reader(d.cycle_o)
+        self._r_valid, self._r_data, self._r_id = (int_reader(d.periph_r_valid_o), int_reader(d.periph_r_data_o),
+                                                   int_reader(d.periph_r_id_o))
+
     def sample(self, inflight):
         """Called at the falling edge of each active cycle, before new values are driven."""
         if inflight is None:
             return
-        d = self.dut
-        ident = int(d.periph_id_i.value)
+        ident = self._id()
         core = (ident & -ident).bit_length() - 1 if ident else 0
-        write = not int(d.periph_wen_i.value)
-        item = PeriphItem("mon", offset=int(d.periph_add_i.value) & 0x3FF, write=write,
-                          data=int(d.periph_data_i.value) if write else 0, be=int(d.periph_be_i.value), core=core)
-        item.cycle = int(d.cycle_o.value)
-        if int(d.periph_r_valid_o.value):
-            item.rdata = int(d.periph_r_data_o.value) if not write else 0
-            item.rid = int(d.periph_r_id_o.value)
+        write = not self._wen()
+        item = PeriphItem("mon", offset=self._add() & 0x3FF, write=write, data=self._wdata() if write else 0,
+                          be=self._be(), core=core)
+        item.cycle = self._cycle()
+        if self._r_valid():
+            item.rdata = self._r_data() if not write else 0
+            item.rid = self._r_id()
             self.responses += 1
         self.count += 1
         self.ap.write(item)
