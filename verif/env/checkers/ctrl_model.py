@@ -52,6 +52,16 @@ PHASE_WINDOW = 8
 #: the checks of this module (ids computed per register family in _check_of)
 CHECKS = ("REG_ACQUIRE", "REG_FINISHED", "REG_STATUS", "REG_RUNNING_JOB", "REG_READBACK", "REG_UNMAPPED")
 FREE, RESERVED, QUEUED, RUNNING = "FREE", "RESERVED", "QUEUED", "RUNNING"
+#: CTRL_OPS base names of the control registers (job registers are "JOBREG", others "UNMAPPED")
+_OP_BASE = {R.TRIGGER: "TRIGGER", R.ACQUIRE: "ACQUIRE", R.FINISHED: "FINISHED", R.STATUS: "STATUS",
+            R.RUNNING_JOB: "RUNNING_JOB", R.SOFT_CLEAR: "SOFT_CLEAR"}
+#: the coverage name of each register offset (others "unmapped")
+_COV_OFFSET = {**_OP_BASE, R.X_PTR: "X_PTR", R.W_PTR: "W_PTR", R.Z_PTR: "Z_PTR", R.MK: "MK", R.N_REG: "N",
+               R.CFG: "OP_FMT"}
+
+
+def _cycle_seq(entry):
+    return entry[0], entry[1]
 
 
 @dataclasses.dataclass
@@ -245,11 +255,11 @@ class CtrlModel(Component):
 
     def _push(self, cycle, kind, item):
         self.seq += 1
-        self.buffer.append((cycle, self.seq, kind, item))
-        self.buffer.sort(key=lambda e: (e[0], e[1]))
-        newest = max(e[0] for e in self.buffer)
-        while self.buffer and self.buffer[0][0] < newest - 2 * SLACK - 1:
-            self._apply(self.buffer.pop(0))
+        buf = self.buffer  # kept sorted by (cycle, seq): the pair is unique, so tuples compare on it alone
+        bisect.insort(buf, (cycle, self.seq, kind, item), key=_cycle_seq)
+        newest = buf[-1][0]
+        while buf and buf[0][0] < newest - 2 * SLACK - 1:
+            self._apply(buf.pop(0))
 
     def check_phase(self):
         while self.buffer:
@@ -363,11 +373,7 @@ class CtrlModel(Component):
 
     def _op(self, item, sel, idx):
         """The CTRL_OPS name of an access at add[9:8] = 0 (None: a write with no byte enabled)."""
-        if idx in R.JOB_REGS:
-            base = "JOBREG"
-        else:
-            base = {R.TRIGGER: "TRIGGER", R.ACQUIRE: "ACQUIRE", R.FINISHED: "FINISHED", R.STATUS: "STATUS",
-                    R.RUNNING_JOB: "RUNNING_JOB", R.SOFT_CLEAR: "SOFT_CLEAR"}.get(idx, "UNMAPPED")
+        base = "JOBREG" if idx in R.JOB_REGS else _OP_BASE.get(idx, "UNMAPPED")
         if not item.write:
             return f"FINISHED.r{self.s.finished}" if base == "FINISHED" else f"{base}.r"
         enabled, value = write_value(item)
@@ -401,9 +407,7 @@ class CtrlModel(Component):
         elif item.write and enabled and idx == R.SOFT_CLEAR and any(c.state != FREE for c in s.ctx):
             side = "soft_clear_busy"
         op = self._op(item, sel, idx) if sel == 0 else None
-        name = {R.TRIGGER: "TRIGGER", R.ACQUIRE: "ACQUIRE", R.FINISHED: "FINISHED", R.STATUS: "STATUS",
-                R.RUNNING_JOB: "RUNNING_JOB", R.SOFT_CLEAR: "SOFT_CLEAR", R.X_PTR: "X_PTR", R.W_PTR: "W_PTR",
-                R.Z_PTR: "Z_PTR", R.MK: "MK", R.N_REG: "N", R.CFG: "OP_FMT"}.get(idx, "unmapped")
+        name = _COV_OFFSET.get(idx, "unmapped")
         self.cov.sample_ctrl(op=op, ctxs=ctx_states(s), offset=name, sel=sel, write=item.write, side=side)
         if op is not None and running is not None:
             self.phase_pending.append((cycle, op))

@@ -20,7 +20,13 @@ are blind then, so that run fails its TRACE check: a measurement, not a mode). T
 of both modes are compared run by run (status, trace hash, cycles). Everything goes to
 ``out/bench-regress/bench_regress.json``.
 
-    python -m redmule_verif.tools.bench.bench_regress [-j 2] [--suite smoke] [--seed 1] [--repeat 2]
+With ``--before TREE`` (a checkout of the project from before the batch workers, with its own venv in
+``TREE/.venv``) the same suite and base seed also run through that tree's own ``redmule-verif regress``, one
+process per run, in the same invocation: what a regression cost before this work. Its stimulus is its own
+(the suite's tests have changed since), so its runs are not compared one by one; jobs checked and simulated
+cycles per CPU-second are the comparable figures.
+
+    python -m redmule_verif.tools.bench.bench_regress [-j 2] [--suite smoke] [--seed 1] [--repeat 2] [--before TREE]
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import os
 import pathlib
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -101,6 +108,36 @@ def run_mode(name: str, sim, specs, jobs: int, batch_seconds: float) -> dict:
     }
 
 
+def run_before(tree: pathlib.Path, suite: str, seed: int, jobs: int, out: pathlib.Path) -> dict:
+    """The suite through another checkout's own CLI (one process per run), CPU of all its processes."""
+    cli = tree / ".venv" / "bin" / "redmule-verif"
+    if not cli.exists():
+        raise SystemExit(f"bench-regress: --before {tree}: no {cli}; create that tree's venv first "
+                         f"(cd {tree} && bash tools/install_venv.sh python3 {tree}/.venv)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REDMULE_")}
+    env["PATH"] = f"{cli.parent}{os.pathsep}{env.get('PATH', '')}"
+    def regress(d):
+        return subprocess.run([str(cli), "regress", "--suite", suite, "--seed", str(seed), "-j", str(jobs), "--out",
+                               str(d), "--rerun-failures", "0"], cwd=tree, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    regress(out.with_name(out.name + "-warmup"))  # its build (that tree has no build command) and warm caches
+    c0, t0 = _cpu(), time.monotonic()
+    proc = regress(out)
+    wall, cpu = time.monotonic() - t0, _cpu() - c0
+    try:
+        recs = json.loads((out / "results.json").read_text())["runs"]
+    except (OSError, ValueError, KeyError):
+        raise SystemExit(f"bench-regress: --before {tree}: its regress left no results ({out}/results.json); "
+                         f"exit {proc.returncode}: {proc.stderr[-600:]}")
+    n = len(recs)
+    cycles = sum(int(r.get("sim_cycles") or 0) for r in recs)
+    jobs_checked = sum(int(r.get("jobs_checked") or 0) for r in recs)
+    return {"tree": str(tree), "runs": n, "pass": sum(r.get("status") == "pass" for r in recs),
+            "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "sim_cycles": cycles, "jobs_checked": jobs_checked,
+            "runs_per_cpu_h": n / (cpu / 3600), "jobs_per_cpu_h": jobs_checked / (cpu / 3600),
+            "cycles_per_cpu_s": cycles / cpu}
+
+
 def bare_rate(out: pathlib.Path, repeat: int) -> tuple[dict, object, pathlib.Path]:
     bare = bench_sim.build_bare()
     job = bench_sim.bench_job(128, 128, 128, "always", 1)
@@ -158,6 +195,8 @@ def main(argv=None) -> int:
     ap.add_argument("--batch-seconds", type=float, default=30.0)
     ap.add_argument("--repeat", type=int, default=3, help="bare harness and window runs (best of)")
     ap.add_argument("--out", default="out/bench-regress")
+    ap.add_argument("--before", metavar="TREE", help="also run the suite through this checkout's own regress "
+                                                      "(one process per run, its own venv TREE/.venv)")
     args = ap.parse_args(argv)
     out = pathlib.Path(args.out).resolve()
     sim = build(env_config())
@@ -172,6 +211,10 @@ def main(argv=None) -> int:
         specs = plan(suite, out / name, args.seed)
         print(f"{name}: {len(specs)} runs ...", flush=True)
         modes[name] = run_mode(name, sim, specs, args.jobs, args.batch_seconds)
+    before = None
+    if args.before:
+        print(f"before: {args.before}, its own regress ...", flush=True)
+        before = run_before(pathlib.Path(args.before).resolve(), args.suite, args.seed, args.jobs, out / "before")
     win = windows_in_batch(sim, bench_sim.build_bare(), job, data, out / "window", args.repeat)
     if win["bare"].get("cycles_per_cpu_s", 0) > bare_cps:  # the best bare run of the invocation
         bare, bare_cps = win["bare"], win["bare"]["cycles_per_cpu_s"]
@@ -199,7 +242,14 @@ def main(argv=None) -> int:
     print(f"{'simulator processes':34s}{s['processes']:>22d}{b['processes']:>16d}")
     print(f"{'env cycles/s inside the windows':34s}{s['window_cycles_per_s'] or 0:>22,.0f}"
           f"{b['window_cycles_per_s'] or 0:>16,.0f}")
+    print(f"{'share of batched CPU in the windows':34s}{'':>22s}{b['window_s'] / b['cpu_s']:>16.2f}")
     print(f"same results run by run (status, trace hash, cycles, jobs): {same}/{same + diff}")
+    if before:
+        print(f"\nbefore batch workers ({before['tree']}: its own suite and stimulus, one process per run; "
+              f"{before['runs']} runs, {before['pass']} pass, wall / CPU {before['wall_s']:.1f} / {before['cpu_s']:.1f} s)")
+        print(f"{'':34s}{'before':>22s}{'batch workers':>16s}{'ratio':>8s}")
+        for label, key, fmt in rows:
+            print(f"{label:34s}{fmt.format(before[key]):>22s}{fmt.format(b[key]):>16s}{b[key] / before[key]:>7.1f}x")
     print(f"bare C++ harness, best of the invocation: {bare_cps:,.0f} cycles/CPU-s")
     for key, label in (("off", "harness trace off (the channel's cost; monitors blind)"),
                        ("on", "trace on (tmpfs, hashed as read, no file kept)")):
@@ -211,7 +261,7 @@ def main(argv=None) -> int:
                   f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare_wall:.3f}); against the bare run of the "
                   f"same round: median {statistics.median(pairs):.3f} of {len(pairs)}")
     write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "window_128": win, "same": same,
-                                            "different": diff, "args": vars(args)})
+                                            "different": diff, "before": before, "args": vars(args)})
     print(f"results: {out / 'bench_regress.json'}")
     return 0 if diff == 0 else 1
 
