@@ -42,11 +42,11 @@ class PeriphArbiter(Component):
         self._r_id = int_reader(d.periph_r_id_o)
         self._r_data = int_reader(d.periph_r_data_o)
         self._req.value = 0
-        self._add.value = 0
-        self._wen.value = 1
-        self._be.value = 0
-        self._wdata.value = 0
-        self._id.value = 0
+        self._req_now = 0
+        self._pins = (self._add, self._wen, self._be, self._wdata, self._id)
+        self._pins_now = [0, 1, 0, 0, 0]  # what the request pins hold: only a pin that changes is written
+        for pin, v in zip(self._pins, self._pins_now):
+            pin.value = v
 
     async def transfer(self, item):
         """Put ``item`` on the port; returns when its response has been read."""
@@ -64,7 +64,7 @@ class PeriphArbiter(Component):
         waiting = None  # an access driven but not granted stays on the pins (RQ-3 of the register port)
         while True:
             if not self.pending and inflight is None:
-                self._req.value = 0
+                self._set_req(0)
                 self.wake.clear()
                 await self.wake.wait()
             await falling
@@ -76,7 +76,7 @@ class PeriphArbiter(Component):
                 done.set()
                 inflight = None
             if waiting is None and (gap > 0 or not self.pending):
-                self._req.value = 0
+                self._set_req(0)
                 if not (gap > 0 and self.pending):
                     gap = max(gap - 1, 0)
                     continue
@@ -87,17 +87,21 @@ class PeriphArbiter(Component):
             if waiting is None:
                 waiting = self.pending[self.rng.randrange(len(self.pending))]
                 item = waiting[0]
-                self._req.value = 1
-                self._add.value = item.offset & 0x3FF
-                self._wen.value = 0 if item.write else 1
-                self._be.value = item.be
-                self._wdata.value = item.data if item.write else 0
-                self._id.value = (1 << item.core) & self._id_mask
+                self._set_req(1)
+                now = self._pins_now
+                for i, v in enumerate((item.offset & 0x3FF, 0 if item.write else 1, item.be,
+                                       item.data if item.write else 0, (1 << item.core) & self._id_mask)):
+                    if now[i] != v:
+                        self._pins[i].value = now[i] = v
             await ReadOnly()
             if self._gnt():
                 self.pending.remove(waiting)
                 inflight, waiting = waiting, None
                 gap = self.rng.randint(0, self.cfg.idle_gap_max)
+
+    def _set_req(self, v):
+        if self._req_now != v:
+            self._req.value = self._req_now = v
 
     def _collect(self, item):
         item.cycle = self._cycle()
