@@ -24,6 +24,7 @@ from cocotb.triggers import ClockCycles, RisingEdge, Timer
 from pyuvm import ConfigDB, uvm_root
 
 from redmule_verif.env import component
+from redmule_verif.env.clock import CLOCK_PERIOD_NS
 from redmule_verif.env.component import Test
 from redmule_verif.env.env import RedmuleEnv
 from redmule_verif.env.env_cfg import EnvConfig
@@ -31,7 +32,6 @@ from redmule_verif.env.error_counter import ErrorCounter
 from redmule_verif.env.seq_lib.job_sequence import JobAbandoned, JobSequence
 from redmule_verif.sequences.library import SEQUENCES, generate
 
-CLOCK_PERIOD_NS = 2
 #: knobs the environment itself reads (the others go to the sequence, which rejects unknown ones)
 ENV_KNOBS = ("corrupt_z", "check_delay")
 #: error messages kept in summary.json

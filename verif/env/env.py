@@ -33,6 +33,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly, RisingEdge
 from pyuvm import ConfigDB, uvm_analysis_port
 
+from redmule_verif.env.clock import cycles
 from redmule_verif.env.agents.event_monitor import EventMonitor
 from redmule_verif.env.agents.periph import PeriphAgent, PeriphArbiter, PeriphItem, PeriphMonitor, PeriphRegAdapter
 from redmule_verif.env.agents.tcdm import TcdmAgent, TcdmAgentConfig
@@ -129,7 +130,7 @@ class RedmuleEnv(Env):
         return item.cycle
 
     async def _end_waiver(self):
-        await ClockCycles(self.dut.clk_i, 8 + 2)  # software waits 8 cycles after the response (spec section 3)
+        await cycles(self.dut.clk_i, 8 + 2)  # software waits 8 cycles after the response (spec section 3)
         self.dut.waive_rq4_i.value = 0
 
     async def reset_dut(self, cycles: int = 4):

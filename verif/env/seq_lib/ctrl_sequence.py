@@ -29,8 +29,9 @@ different), the probing core too. Knobs: ``rounds`` (default 6), ``gap``
 
 from __future__ import annotations
 
-from cocotb.triggers import ClockCycles, Event, First, ValueChange
+from cocotb.triggers import Event, First, ValueChange
 
+from redmule_verif.env.clock import cycles
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.job_record import JobRecord
 from redmule_verif.env.seq_lib.job_sequence import SOFT_CLEAR_QUIET, JobAbandoned, JobSequence
@@ -92,7 +93,7 @@ class CtrlCrossSequence(JobSequence):
         env = self.env
         while rec.state == "triggered" and not env.watchdog.fired.is_set():
             await self.probe(1)
-            await First(ClockCycles(env.dut.clk_i, self.rng.randint(0, self.gap)), rec.done.wait())
+            await First(cycles(env.dut.clk_i, self.rng.randint(0, self.gap)), rec.done.wait())
 
     # ------------------------------------------------------------------ the chain
     def _core(self):
@@ -170,7 +171,7 @@ class CtrlCrossSequence(JobSequence):
         env.abort_outstanding(cycle)
         self.live, self.reserved, self.programmed = [], None, False
         if kind != "reset":
-            await ClockCycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
+            await cycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
 
     async def _round(self, a, b, c):
         rng = self.rng
@@ -210,7 +211,7 @@ class CtrlCrossSequence(JobSequence):
             elif when == "store":
                 await First(ValueChange(d.n_stores_o), rec.done.wait(), fired.wait())
             else:
-                await First(ClockCycles(d.clk_i, rng.randint(0, 1500)), rec.done.wait(), fired.wait())
+                await First(cycles(d.clk_i, rng.randint(0, 1500)), rec.done.wait(), fired.wait())
         await self._terminal(terminal)
 
     async def body(self):

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, Event, First, ValueChange
+from cocotb.triggers import Event, First, ValueChange
 from pyuvm import uvm_sequence
 
+from redmule_verif.env.clock import cycles
 from redmule_verif.model import ref
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.job_record import JobRecord
@@ -114,7 +115,7 @@ class JobSequence(uvm_sequence):
         prof = self.cfg.profile
         if prof.soft_clear_before_job:  # the RTL's software clears the engine before every job
             await env.soft_clear(job.core, prof.soft_clear_value)
-            await ClockCycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
+            await cycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
         rec.job_id = await self.acquire(job.core)
         # job registers, in a random order (spec: any order) unless the profile fixes one
         values = [(R.X_PTR, job.x_base), (R.W_PTR, job.w_base), (R.Z_PTR, job.z_base),
@@ -173,7 +174,7 @@ class JobSequence(uvm_sequence):
             item = await env.read_reg(rec.core, R.STATUS)
             if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF:
                 return
-            await First(ClockCycles(env.dut.clk_i, gap), rec.done.wait())
+            await First(cycles(env.dut.clk_i, gap), rec.done.wait())
             gap = min(256, gap * 2)
 
     async def acquire(self, core: int) -> int:
@@ -193,7 +194,7 @@ class JobSequence(uvm_sequence):
                 msg = f"ACQUIRE answered -1/-2 to core {core} for {waited} cycles: the engine never freed a context"
                 env.check_error("ACQUIRE_STUCK", msg)
                 raise JobAbandoned(msg)
-            await ClockCycles(env.dut.clk_i, gap)
+            await cycles(env.dut.clk_i, gap)
 
     # ------------------------------------------------------------------ control events
     async def _control_during(self, rec, ev):
@@ -209,11 +210,11 @@ class JobSequence(uvm_sequence):
                 eng, job = self.cfg.eng, rec.job
                 whole = ref.expected_cycles(job.m, job.n, job.k, eng.L, eng.H, eng.P) - ref.CYCLE_OVERHEAD
                 compute = max(4, min(whole // 2, 2 * eng.L + job.n * (eng.P + 1) // 2))
-                await First(ClockCycles(d.clk_i, compute), done.wait(), fired.wait())
+                await First(cycles(d.clk_i, compute), done.wait(), fired.wait())
         elif ev.phase == "store":
             await First(ValueChange(d.n_stores_o), done.wait(), fired.wait())
         if ev.delay and not done.is_set():
-            await First(ClockCycles(d.clk_i, ev.delay), done.wait(), fired.wait())
+            await First(cycles(d.clk_i, ev.delay), done.wait(), fired.wait())
         if done.is_set():
             env.logger.info("control %s@%s came after %s had completed: applied at idle", ev.kind, ev.phase,
                             rec.describe())
@@ -231,4 +232,4 @@ class JobSequence(uvm_sequence):
             cycle = await env.soft_clear(rec.core, 0 if ev.kind == "soft_clear" else 1)
         env.abort_outstanding(cycle)
         if ev.kind != "reset":
-            await ClockCycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)  # spec: registers usable 8 cycles later
+            await cycles(env.dut.clk_i, SOFT_CLEAR_QUIET + 1)  # spec: registers usable 8 cycles later

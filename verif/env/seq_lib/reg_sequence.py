@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from cocotb.triggers import ClockCycles, Event, First
 
+from redmule_verif.env.clock import cycles
 from redmule_verif.env import reg_model as R
 from redmule_verif.env.job_record import JobRecord
 from redmule_verif.env.seq_lib.job_sequence import SOFT_CLEAR_QUIET, JobAbandoned, JobSequence
@@ -119,7 +120,7 @@ class RegAccessSequence(JobSequence):
         prof = self.cfg.profile
         if prof.soft_clear_before_job:
             await self.env.soft_clear(core, prof.soft_clear_value)
-            await ClockCycles(self.env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
+            await cycles(self.env.dut.clk_i, SOFT_CLEAR_QUIET + 1)
 
     async def _program(self, core, job):
         values = [(R.X_PTR, job.x_base), (R.W_PTR, job.w_base), (R.Z_PTR, job.z_base),
@@ -153,4 +154,4 @@ class RegAccessSequence(JobSequence):
             item = await env.read_reg(core, R.STATUS)
             if item.rdata is None or not (item.rdata >> (8 * ctx)) & 0xFF:
                 return
-            await First(ClockCycles(env.dut.clk_i, self.rng.randint(4, 32)), rec.done.wait())
+            await First(cycles(env.dut.clk_i, self.rng.randint(4, 32)), rec.done.wait())
