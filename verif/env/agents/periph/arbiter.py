@@ -5,9 +5,11 @@ to the arbiter and waits for it to complete. When several cores have an access
 pending the arbiter picks one at random (so cores really race, e.g. for
 ACQUIRE) and, after each access, leaves the port idle for a random number of
 cycles (0..idle_gap_max). It works at the falling clock edge, when everything
-has settled: it drives a request, reads the grant, and one cycle after the
-grant reads the response (spec section 2: periph_r_valid_o exactly one cycle
-after each granted request). A missing or misdirected response is reported as
+has settled: it drives a request and, at each falling edge after, learns from
+the harness's count of granted requests whether the rising edge just passed
+granted it; then it reads the response, which is on the port in that cycle
+(spec section 2: periph_r_valid_o exactly one cycle after each granted
+request). A missing or misdirected response is reported as
 a protocol error. The port is only clocked in Python while accesses are
 pending, and not during an idle gap an access waits out; an access not granted
 stays on the pins, driven once.
@@ -15,7 +17,7 @@ stays on the pins, driven once.
 
 from __future__ import annotations
 
-from cocotb.triggers import ClockCycles, Event, FallingEdge, ReadOnly
+from cocotb.triggers import ClockCycles, Event, FallingEdge
 
 from redmule_verif.env.component import Component
 from redmule_verif.env.pin_reader import int_reader
@@ -36,7 +38,7 @@ class PeriphArbiter(Component):
         self._req, self._add, self._wen = d.periph_req_i, d.periph_add_i, d.periph_wen_i
         self._be, self._wdata, self._id = d.periph_be_i, d.periph_data_i, d.periph_id_i
         self._id_mask = (1 << len(d.periph_id_i)) - 1
-        self._gnt = int_reader(d.periph_gnt_o)
+        self._n_granted = int_reader(d.n_preq_o)  # the harness counts granted requests at each rising edge
         self._cycle = int_reader(d.cycle_o)
         self._r_valid = int_reader(d.periph_r_valid_o)
         self._r_id = int_reader(d.periph_r_id_o)
@@ -62,12 +64,19 @@ class PeriphArbiter(Component):
         inflight = None
         gap = 0
         waiting = None  # an access driven but not granted stays on the pins (RQ-3 of the register port)
+        granted_before = 0  # the harness's count of granted requests when ``waiting`` was first driven
         while True:
             if not self.pending and inflight is None:
                 self._set_req(0)
                 self.wake.clear()
                 await self.wake.wait()
             await falling
+            if waiting is not None and self._n_granted() != granted_before:
+                # granted at the rising edge just passed (the harness counts req & gnt there); its response
+                # is on the port now
+                self.pending.remove(waiting)
+                inflight, waiting = waiting, None
+                gap = self.rng.randint(0, self.cfg.idle_gap_max)
             if self.monitor is not None:
                 self.monitor.sample(inflight)
             if inflight is not None:
@@ -86,6 +95,7 @@ class PeriphArbiter(Component):
                 gap = 0
             if waiting is None:
                 waiting = self.pending[self.rng.randrange(len(self.pending))]
+                granted_before = self._n_granted()
                 item = waiting[0]
                 self._set_req(1)
                 now = self._pins_now
@@ -93,11 +103,6 @@ class PeriphArbiter(Component):
                                        item.data if item.write else 0, (1 << item.core) & self._id_mask)):
                     if now[i] != v:
                         self._pins[i].value = now[i] = v
-            await ReadOnly()
-            if self._gnt():
-                self.pending.remove(waiting)
-                inflight, waiting = waiting, None
-                gap = self.rng.randint(0, self.cfg.idle_gap_max)
 
     def _set_req(self, v):
         if self._req_now != v:
