@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import re
 from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["CoverageError", "Many", "Coverpoint", "Cross", "check_name", "preview"]
@@ -55,7 +56,8 @@ def _match_waivers(owner: str, bin_names: list[str], waivers: Mapping[str, str] 
     for pattern, reason in (waivers or {}).items():
         if not isinstance(reason, str) or not reason.strip():
             raise CoverageError(f"waiver {pattern!r} of {owner} needs a reason (non-empty string)")
-        hits = [b for b in bin_names if fnmatch.fnmatchcase(b, pattern)]
+        match = re.compile(fnmatch.translate(pattern)).match  # what fnmatchcase does, compiled once per pattern
+        hits = [b for b in bin_names if match(b)]
         if not hits:
             raise CoverageError(
                 f"waiver pattern {pattern!r} of {owner} matches no bin (bins: {preview(bin_names)})"
@@ -105,16 +107,31 @@ class _Item:
     def waived_hit(self) -> list[str]:
         return [b for b in self.bin_names if b in self.waivers and self.hits[b] > 0]
 
+    def counts(self) -> tuple[int, int, int]:
+        """(bins, waived, hit): the numbers closure is computed from."""
+        hits, waivers, at_least = self.hits, self.waivers, self.at_least
+        hit = sum(1 for b in self.bin_names if b not in waivers and hits[b] >= at_least)
+        return len(self.bin_names), len(waivers), hit
+
     def stats(self) -> dict:
-        total = len(self.bin_names)
-        waived = len(self.waivers)
-        hit = sum(1 for b in self.bin_names if b not in self.waivers and self.is_hit(b))
+        total, waived, hit = self.counts()
         denom = total - waived
         frac = hit / denom if denom else 1.0
         return {"kind": self.kind, "samples": self.samples, "bins": total, "waived": waived,
                 "hit": hit, "closure": frac, "percent": round(100.0 * frac, 2)}
 
     # -- persistence ---------------------------------------------------------
+    def fresh(self):
+        """A copy with the same bins and waivers and zero counts. It shares the read-only sampling
+        tables with this item and copies everything a merge or a sample may change."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.bin_names = list(self.bin_names)
+        new.hits = dict.fromkeys(self.bin_names, 0)
+        new.waivers = dict(self.waivers)
+        new.samples = 0
+        return new
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "samples": self.samples, "at_least": self.at_least,
                 "bins": dict(self.hits), "waivers": dict(self.waivers)}
@@ -154,17 +171,19 @@ class Coverpoint(_Item):
         self.description = description
         self.unmatched = 0
         # value -> bins, for bins given as values; predicates are tried in order
-        self._by_value: dict[object, list[str]] = {}
+        by_value: dict[object, list[str]] = {}
         self._predicates: list[tuple[str, Callable]] = []
         self._has_specs = True
         for b, spec in bins.items():
             if callable(spec):
                 self._predicates.append((b, spec))
-            elif isinstance(spec, (set, frozenset, list, tuple, range)):
-                for v in spec:
-                    self._by_value.setdefault(v, []).append(b)
-            else:
-                self._by_value.setdefault(spec, []).append(b)
+                continue
+            for v in (spec if isinstance(spec, (set, frozenset, list, tuple, range)) else (spec,)):
+                bs = by_value.setdefault(v, [])
+                if b not in bs:
+                    bs.append(b)
+        self._by_value: dict[object, tuple[str, ...]] = {v: tuple(bs) for v, bs in by_value.items()}
+        self._values_only = not self._predicates  # _sample looks the value up itself
 
     @classmethod
     def of_values(cls, name: str, values: Iterable, waivers=None, at_least=1, description=""):
@@ -173,34 +192,55 @@ class Coverpoint(_Item):
 
     def bins_of(self, value) -> list[str]:
         """Names of the bins a single value falls in (no counting)."""
+        return list(self._bins_of(value))
+
+    def _bins_of(self, value) -> tuple[str, ...]:
+        """bins_of as a tuple: the bins given as values first, then the predicates that match."""
         if not self._has_specs:
             raise CoverageError(f"coverpoint {self.name!r} was loaded from a file: it cannot be sampled")
         try:
-            out = list(self._by_value.get(value, ()))
+            out = self._by_value.get(value, ())
         except TypeError:  # unhashable value: only predicates can match it
-            out = []
-        for b, pred in self._predicates:
-            if pred(value) and b not in out:
-                out.append(b)
+            out = ()
+        if self._predicates:
+            more = [b for b, pred in self._predicates if pred(value) and b not in out]
+            if more:
+                out += tuple(more)
         return out
 
-    def _sample(self, value) -> list[str] | None:
+    def _sample(self, value) -> tuple[str, ...] | None:
         """Count one sample; returns the bins hit (None when not sampled)."""
         if value is None:
             return None
-        values = value.values if isinstance(value, Many) else (value,)
+        if isinstance(value, Many):
+            hit = self._bins_of_many(value.values)
+        else:
+            if self._values_only:  # _bins_of without a call: most coverpoints and samples
+                try:
+                    hit = self._by_value.get(value, ())
+                except TypeError:
+                    hit = ()
+            else:
+                hit = self._bins_of(value)
+            if not hit:
+                self.unmatched += 1
+        self.samples += 1
+        hits = self.hits
+        for b in hit:
+            hits[b] += 1
+        return hit
+
+    def _bins_of_many(self, values) -> tuple[str, ...]:
+        """The bins any of ``values`` falls in, each once; counts the values that match no bin."""
         hit: list[str] = []
         for v in values:
-            bs = self.bins_of(v)
+            bs = self._bins_of(v)
             if not bs:
                 self.unmatched += 1
             for b in bs:
                 if b not in hit:
                     hit.append(b)
-        self.samples += 1
-        for b in hit:
-            self.hits[b] += 1
-        return hit
+        return tuple(hit)
 
     def to_dict(self) -> dict:
         d = super().to_dict()
@@ -221,8 +261,13 @@ class Coverpoint(_Item):
         cp.samples = int(d.get("samples", 0))
         cp.unmatched = int(d.get("unmatched", 0))
         cp.description = d.get("description", "")
-        cp._by_value, cp._predicates, cp._has_specs = {}, [], False
+        cp._by_value, cp._predicates, cp._has_specs, cp._values_only = {}, [], False, False
         return cp
+
+    def fresh(self) -> "Coverpoint":
+        new = super().fresh()
+        new.unmatched = 0
+        return new
 
     def _merge_counts(self, other, owner, strict):
         super()._merge_counts(other, owner, strict)
@@ -254,22 +299,26 @@ class Cross(_Item):
                 f"(coverpoints: {list(points)})"
             )
         cps = [points[p] for p in self.point_names]
-        names = ["/".join(combo) for combo in itertools.product(*(cp.bin_names for cp in cps))]
-        super().__init__(self.name, names, self._pending_waivers, self._pending_at_least)
+        combos = list(itertools.product(*(cp.bin_names for cp in cps)))
+        self._combo_names = {combo: "/".join(combo) for combo in combos}
+        super().__init__(self.name, list(self._combo_names.values()), self._pending_waivers, self._pending_at_least)
         # a cross bin made of a waived coverpoint bin is waived with that reason
-        for combo in itertools.product(*(cp.bin_names for cp in cps)):
-            for cp, b in zip(cps, combo):
-                if b in cp.waivers:
-                    self.waivers.setdefault("/".join(combo), f"{cp.name}={b} is waived: {cp.waivers[b]}")
-                    break
+        if any(cp.waivers for cp in cps):
+            for combo in combos:
+                for cp, b in zip(cps, combo):
+                    if b in cp.waivers:
+                        self.waivers.setdefault(self._combo_names[combo], f"{cp.name}={b} is waived: {cp.waivers[b]}")
+                        break
         self._bound = True
 
-    def _sample(self, per_point: list[list[str] | None]) -> None:
-        if any(h is None for h in per_point):
+    def _sample(self, per_point) -> None:
+        """Count one sample from the bins each coverpoint hit (a sequence, None for a point not sampled)."""
+        if None in per_point:
             return
         self.samples += 1
+        hits, names = self.hits, self._combo_names
         for combo in itertools.product(*per_point):
-            self.hits["/".join(combo)] += 1
+            hits[names[combo]] += 1
 
     def to_dict(self) -> dict:
         d = super().to_dict()
@@ -290,5 +339,11 @@ class Cross(_Item):
         if unknown:
             raise CoverageError(f"cross {name!r}: waivers for unknown bins {sorted(unknown)}")
         cr.samples = int(d.get("samples", 0))
+        cr._combo_names = {tuple(b.split("/")): b for b in cr.bin_names}
         cr._bound = True
         return cr
+
+    def fresh(self) -> "Cross":
+        new = super().fresh()
+        new.point_names = list(self.point_names)
+        return new

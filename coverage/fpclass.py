@@ -58,6 +58,7 @@ _TABLES: dict[str, np.ndarray] = {}
 
 
 def _table(fmt: str) -> np.ndarray:
+    """Class index of every code of a format (built once per format, with array operations only)."""
     t = _TABLES.get(fmt)
     if t is None:
         e_bits, m_bits, _ = LAYOUTS[fmt_code(fmt)].fields
@@ -66,13 +67,15 @@ def _table(fmt: str) -> np.ndarray:
         exp = (code >> m_bits) & ((1 << e_bits) - 1)
         man = code & ((1 << m_bits) - 1)
         e_max, m_max = (1 << e_bits) - 1, (1 << m_bits) - 1
-        names = np.where(sign == 1, "-", "+").astype(object) + np.select(
-            [(exp == e_max) & (man == 0), exp == e_max, (exp == 0) & (man == 0), exp == 0,
-             (exp == e_max - 1) & (man == m_max)],
-            ["inf", "nan", "zero", "sub", "max"], "norm").astype(object)
+        kinds = ("zero", "sub", "norm", "max", "inf")  # the signed classes
+        kind = np.select([(exp == 0) & (man == 0), exp == 0, (exp == e_max - 1) & (man == m_max), exp == e_max],
+                         [kinds.index("zero"), kinds.index("sub"), kinds.index("max"), kinds.index("inf")],
+                         kinds.index("norm"))
+        plus = np.array([_IDX["+" + k] for k in kinds], dtype=np.uint8)
+        minus = np.array([_IDX["-" + k] for k in kinds], dtype=np.uint8)
+        t = np.where(sign == 1, minus[kind], plus[kind])
         nan = (exp == e_max) & (man != 0)
-        names[nan] = np.where((man[nan] >> (m_bits - 1)) & 1 == 1, "qnan", "snan")
-        t = np.array([_IDX[n] for n in names], dtype=np.uint8)
+        t[nan] = np.where((man[nan] >> (m_bits - 1)) & 1 == 1, _IDX["qnan"], _IDX["snan"])
         t.setflags(write=False)
         _TABLES[fmt] = t
     return t
@@ -85,7 +88,9 @@ def classify(bits, fmt) -> np.ndarray:
     a = np.asarray(bits)
     if a.dtype.kind not in "ui":
         raise TypeError(f"raw {fmt} bit patterns must be an integer array, got dtype {a.dtype}")
-    if a.size and (a.min() < 0 or a.max() >= table.size):
+    # an unsigned array no wider than the format holds only codes of the format: no need to look
+    narrow = a.dtype.kind == "u" and (1 << 8 * a.dtype.itemsize) <= table.size
+    if a.size and not narrow and (a.min() < 0 or a.max() >= table.size):
         raise ValueError(f"values outside the {table.size.bit_length() - 1}-bit codes of {fmt} "
                          f"(min {a.min()}, max {a.max()}): wrong format for this array?")
     return table[a.astype(np.intp, copy=False)]
@@ -102,9 +107,16 @@ def classes_present(bits, fmt) -> list[str]:
     return [c for c, n in zip(CLASSES, counts) if n]
 
 
+_MASK_LUTS: dict[tuple[str, ...], np.ndarray] = {}
+
+
 def class_mask(cls_idx: np.ndarray, *names: str) -> np.ndarray:
     """Boolean mask of elements whose class (from classify) is one of ``names``."""
-    lut = np.zeros(len(CLASSES), dtype=bool)
-    for n in names:
-        lut[_IDX[n]] = True
+    lut = _MASK_LUTS.get(names)
+    if lut is None:
+        lut = np.zeros(len(CLASSES), dtype=bool)
+        for n in names:
+            lut[_IDX[n]] = True
+        lut.setflags(write=False)
+        _MASK_LUTS[names] = lut
     return lut[cls_idx]

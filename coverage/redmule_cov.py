@@ -48,7 +48,7 @@ from redmule_verif.model.encoding import (CONTROL_KINDS, CONTROL_PHASES, JOB_REG
                                           fmt_code, fmt_name, op_name)
 
 from .covergroup import CoverageDB, Covergroup, Many, format_report
-from .fpclass import CLASSES, class_mask, classify
+from .fpclass import CLASSES, classify
 from .redmule_groups import (CORE_ACTIONS, FORMAT_BINS, FP_EVENTS, OP_BINS, ZERO_REASONS,  # noqa: F401 (re-exported)
                              access_bytes, declare, tile_k)
 
@@ -82,24 +82,47 @@ def _present(c):
     if c is None:
         return None
     counts = np.bincount(c.ravel(), minlength=len(CLASSES))
-    return Many(cl for cl, cnt in zip(CLASSES, counts) if cnt)
+    return Many(CLASSES[i] for i in np.flatnonzero(counts))
+
+
+#: FP_EVENTS and the classes that make them; each event is one bit of _EVENT_BITS (a class makes at most one)
+_EVENT_CLASSES = (("overflow", ("+inf", "-inf")), ("underflow", ("+sub", "-sub")),
+                  ("cancel", ("+zero", "-zero")), ("invalid", ("qnan", "snan")))
+_EVENT_BITS = np.zeros(len(CLASSES), dtype=np.uint8)  # class index -> bit of its event (0: none)
+for _bit, (_, _names) in enumerate(_EVENT_CLASSES):
+    for _name in _names:
+        _EVENT_BITS[CLASSES.index(_name)] |= 1 << _bit
+_EVENT_BITS.setflags(write=False)
 
 
 def fp_events(cx, cw, cy, cz) -> list[str]:
     """FP_EVENTS seen in a result: a class produced in a Z element whose operands (its row of X,
-    its column of W, its Y element; cy None for MATMUL) hold no element of that class."""
-    events = []
-    for ev, names in (("overflow", ("+inf", "-inf")), ("underflow", ("+sub", "-sub")),
-                      ("cancel", ("+zero", "-zero")), ("invalid", ("qnan", "snan"))):
-        zm = class_mask(cz, *names)
-        if not zm.any():
-            continue
-        dep = class_mask(cx, *names).any(axis=1)[:, None] | class_mask(cw, *names).any(axis=0)[None, :]
-        if cy is not None:
-            dep = dep | class_mask(cy, *names)
-        if (zm & ~dep).any():
-            events.append(ev)
-    return events
+    its column of W, its Y element; cy None for MATMUL) hold no element of that class.
+    All four events at once: one bit per event in every element."""
+    z = _EVENT_BITS[cz]
+    if not z.any():
+        return []
+    dep = (np.bitwise_or.reduce(_EVENT_BITS[cx], axis=1)[:, None]
+           | np.bitwise_or.reduce(_EVENT_BITS[cw], axis=0)[None, :])
+    if cy is not None:
+        dep = dep | _EVENT_BITS[cy]
+    seen = int(np.bitwise_or.reduce(z & ~dep, axis=None))
+    return [ev for bit, (ev, _) in enumerate(_EVENT_CLASSES) if seen >> bit & 1]
+
+
+#: the covergroups declared per engine configuration (L, H, P, N_CORES); never sampled, only copied
+_DECLARED: dict[tuple[int, int, int, int], list[Covergroup]] = {}
+
+
+def fresh_groups(L: int, H: int, P: int, N_CORES: int) -> list[Covergroup]:
+    """Every covergroup of one engine configuration with zero counts, independent of any other
+    call's. The declaration is built once per process and configuration and then copied
+    (``Covergroup.fresh``), which is much cheaper than ``declare`` for each run."""
+    key = (L, H, P, N_CORES)
+    declared = _DECLARED.get(key)
+    if declared is None:
+        declared = _DECLARED[key] = declare(*key)
+    return [g.fresh() for g in declared]
 
 
 class RedmuleCoverage:
@@ -115,7 +138,7 @@ class RedmuleCoverage:
         self.tile_k = tile_k(self.H, self.P)
         self.access_bytes = access_bytes(self.H, self.P)  # DW/8: one TCDM access
         self.config = {"L": self.L, "H": self.H, "P": self.P, "N_CORES": self.N_CORES}
-        self.db = CoverageDB(declare(self.L, self.H, self.P, self.N_CORES), config=self.config)
+        self.db = CoverageDB(fresh_groups(self.L, self.H, self.P, self.N_CORES), config=self.config)
         self._since_control: list[tuple[str, str]] = []  # control events not yet followed by a good job
 
     # ------------------------------------------------------------------ declaration

@@ -742,3 +742,78 @@ def test_control_path_crosses_and_waivers():
               "ctrl_roles.role/poll_other"):
         assert cov.db.bin_state(b)[0] == 1, b
     assert st["ctrl_state"]["hit"] == 0
+
+
+# ----------------------------------------------------------------------------- per-process declaration, fresh counts
+
+
+def _counts(db):
+    """Every count of a DB (hits, samples, unmatched), for independence checks."""
+    return json.dumps({n: g.to_dict() for n, g in db.groups.items()})
+
+
+def test_each_model_has_its_own_counters():
+    """RedmuleCoverage declares its covergroups once per process and copies them: two models (two runs
+    in one batch worker) share no count, and sampling, merging or resetting one leaves the other alone."""
+    a = RedmuleCoverage(ENG)
+    untouched = _counts(a.db)
+    assert a.db.to_dict()["covergroups"] == CoverageDB(rc.declare(12, 4, 3, 8)).to_dict()["covergroups"]
+    a.sample_reg(0x20, True)
+    a.sample_ctrl(op="STATUS.r", ctxs=("RUNNING", "QUEUED"), phase="loading", offset="STATUS", sel=2, write=False)
+    a.sample_job(job(fmt="FP8", m=1, n=1, k=1), *[np.zeros((1, 1), np.uint8)] * 4)
+    a["shape"].sample(volume=0)  # unmatched
+    b = RedmuleCoverage(ENG)
+    assert _counts(b.db) == untouched and b.closure() == 0.0
+    b.sample_core(1, "event")
+    assert a["core"].samples == 0 and a["regs"]["reg"].samples == 1 and a["shape"]["volume"].unmatched == 1
+    # a non-strict merge of another configuration adds bins to one model only
+    other = RedmuleCoverage({"L": 12, "H": 4, "P": 3, "N_CORES": 9})
+    other.sample_core(8, "acquire")
+    b.merge(other, strict=False)
+    assert "8" in b["core"]["core"].bin_names and "8/acquire" in b["core"]["core_x_action"].hits
+    c = RedmuleCoverage(ENG)
+    assert "8" not in c["core"]["core"].bin_names and _counts(c.db) == untouched
+    assert "8" not in a["core"]["core"].bin_names
+    b.sample_core(1, "event")  # a merged model still samples (its added items are not sampled)
+    assert b["core"]["core_x_action"].hits["1/event"] == 2
+    a.reset()
+    assert _counts(a.db) == untouched
+    # the declared originals are never handed out
+    assert not {id(g) for g in a.db} & {id(g) for gs in rc._DECLARED.values() for g in gs}
+
+
+def test_fresh_covergroup_shares_no_counts():
+    g = small_group()
+    g.sample(op="a", n=Many([1, 7]))
+    h = g.fresh()
+    assert h.to_dict() == small_group().to_dict()
+    h.sample(op="c", n=2)
+    h["op_x_n"].waivers["A/one"] = "test"
+    h["op"].bin_names.append("Z")
+    assert g["op"].hits["C"] == 0 and "A/one" not in g["op_x_n"].waivers and "Z" not in g["op"].bin_names
+    assert g["op_x_n"].hits["A/one"] == 1 and h["op_x_n"].hits["A/one"] == 0
+
+
+def test_closure_is_the_report_closure():
+    cov = RedmuleCoverage(ENG)
+    assert cov.closure() == cov.report()["total"]["closure"] == 0.0
+    for i in range(8):
+        cov.sample_core(i, "event")
+        cov.sample_queue(i % 2)
+    rep = cov.report()
+    assert 0 < cov.closure() == rep["total"]["closure"]
+    for name, g in cov.groups.items():
+        assert g.closure() == rep["covergroups"][name]["closure"], name
+
+
+def test_bins_of_and_sampling_with_overlapping_bins():
+    cp = Coverpoint("v", {"a": [1, 1, 2], "b": lambda v: isinstance(v, int) and v > 1, "c": {2, 3}, "d": "s"})
+    assert [cp.bins_of(v) for v in (0, 1, 2, 3, "s", [1])] == [[], ["a"], ["a", "c", "b"], ["c", "b"], ["d"], []]
+    cp._sample(2), cp._sample(Many([1, 2, 3, "x"])), cp._sample([1])
+    assert cp.hits == {"a": 2, "b": 2, "c": 2, "d": 0} and cp.unmatched == 2 and cp.samples == 3
+
+
+@pytest.mark.parametrize("fmt", ["FP16", "FP8", "FP8ALT"])
+def test_class_table_matches_fp_class_everywhere(fmt):
+    codes = np.arange(1 << (16 if fmt == "FP16" else 8))
+    assert [CLASSES[i] for i in classify(codes, fmt)] == [fp_class(c, fmt) for c in codes]
