@@ -9,6 +9,7 @@ values as raw bits. The unsupported-format no-op jobs are laid out as FP16.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -30,11 +31,13 @@ DISTRIBUTIONS = ("normal", "specials", "overflow", "underflow", "cancel", "small
 CLASS_DRAWN = ("normal", "specials", "overflow", "underflow")
 
 
+@functools.lru_cache(maxsize=None)
 def _layout(code: int) -> tuple[int, int, int]:
     """(exponent bits, mantissa bits, bias); the unsupported codes -> the FP16 layout."""
     return layout(code, unsupported=True).fields
 
 
+@functools.lru_cache(maxsize=None)
 def _dtype(code: int) -> np.dtype:
     return dtype_of(code, unsupported=True)
 
@@ -56,36 +59,46 @@ def class_counts(bits, fmt) -> dict[str, int]:
     return {n: int(c) for n, c in zip(FP_CLASSES, counts)}
 
 
+#: per FP class (FP_CLASSES order): which drawn part its bits take (see _draw_classes)
+_DRAWN_PART = np.array([0, 0, 1, 1, 2, 2, 0, 0, 0, 0, 3, 4], np.int64)
+_FIXED_BITS: dict[int, np.ndarray] = {}
+
+
+def _fixed_bits(code: int) -> np.ndarray:
+    """Per FP class, the bits it does not draw: its sign (odd classes negative; NaNs draw theirs), the
+    exponent of zeros, subnormals, max, inf and NaNs, the mantissa of max and inf and the quiet bit."""
+    t = _FIXED_BITS.get(code)
+    if t is None:
+        e_bits, m_bits, _ = _layout(code)
+        emax, mmax, half = (1 << e_bits) - 1, (1 << m_bits) - 1, 1 << (m_bits - 1)
+        exp = [0, 0, 0, 0, 0, 0, emax - 1, emax - 1, emax, emax, emax, emax]
+        man = [0, 0, 0, 0, 0, 0, mmax, mmax, 0, 0, half, 0]
+        t = np.array([((c % 2 if c < 10 else 0) << (e_bits + m_bits)) | (exp[c] << m_bits) | man[c]
+                      for c in range(len(FP_CLASSES))], np.int64)
+        _FIXED_BITS[code] = t
+    return t
+
+
 def _draw_classes(rng: np.random.Generator, cls: np.ndarray, code: int, exp_range) -> np.ndarray:
-    """Bits for class indices ``cls``; normals get unbiased exponents in exp_range."""
+    """Bits for class indices ``cls``; normals get unbiased exponents in exp_range.
+
+    Zeros, max and inf are fixed bits; a subnormal draws its mantissa (1..mmax); a normal its exponent and
+    mantissa; a quiet NaN (mantissa MSB set) its sign and payload; a signalling NaN (MSB clear) its sign and
+    a payload != 0."""
     e_bits, m_bits, bias = _layout(code)
     emax = (1 << e_bits) - 1
     mmax = (1 << m_bits) - 1
     n = cls.size
-    sign = (cls % 2).astype(np.int64)
-    exp = np.zeros(n, np.int64)
-    man = np.zeros(n, np.int64)
     rnd_man = rng.integers(0, mmax + 1, n)
     lo = min(max(exp_range[0] + bias, 1), emax - 1)
     hi = min(max(exp_range[1] + bias, lo), emax - 1)
     rnd_exp = rng.integers(lo, hi + 1, n)
     rnd_sign = rng.integers(0, 2, n)
-    half = 1 << (m_bits - 1)
-    # subnormal: exp 0, mantissa 1..mmax
-    c = (cls == 2) | (cls == 3)
-    man[c] = np.maximum(rnd_man[c], 1)
-    c = (cls == 4) | (cls == 5)
-    exp[c], man[c] = rnd_exp[c], rnd_man[c]
-    c = (cls == 6) | (cls == 7)
-    exp[c], man[c] = emax - 1, mmax
-    c = (cls == 8) | (cls == 9)
-    exp[c] = emax
-    c = cls == 10  # quiet NaN: mantissa MSB set, random sign and payload
-    exp[c], man[c], sign[c] = emax, half | (rnd_man[c] & (half - 1)), rnd_sign[c]
-    c = cls == 11  # signalling NaN: mantissa MSB clear, payload != 0
-    exp[c], man[c], sign[c] = emax, np.maximum(rnd_man[c] & (half - 1), 1), rnd_sign[c]
-    bits = (sign << (e_bits + m_bits)) | (exp << m_bits) | man
-    return bits.astype(_dtype(code))
+    payload = rnd_man & ((1 << (m_bits - 1)) - 1)
+    nan_sign = rnd_sign << (e_bits + m_bits)
+    drawn = np.choose(_DRAWN_PART[cls], (0, np.maximum(rnd_man, 1), (rnd_exp << m_bits) | rnd_man,
+                                         nan_sign | payload, nan_sign | np.maximum(payload, 1)))
+    return (_fixed_bits(code)[cls] | drawn).astype(_dtype(code))
 
 
 def decode_table(code: int) -> np.ndarray:
@@ -110,11 +123,7 @@ def encode_exact(values, fmt) -> np.ndarray:
         if not np.array_equal(h.astype(np.float64), v, equal_nan=True):
             raise ValueError("encode_exact: value not exactly representable in FP16")
         return h.view(np.uint16)
-    table = decode_table(code)
-    lut: dict[float, int] = {}
-    for c, x in enumerate(table.tolist()):
-        if x != 0 and not math.isnan(x):
-            lut.setdefault(x, c)
+    lut = _exact_codes(code)
     sign_bit = 1 << 7
     out = []
     for x in v.ravel().tolist():
@@ -127,9 +136,39 @@ def encode_exact(values, fmt) -> np.ndarray:
     return np.array(out, dtype=np.uint8).reshape(v.shape)
 
 
+@functools.lru_cache(maxsize=None)
+def _exact_codes(code: int) -> dict[float, int]:
+    """{value: its first code} of the non-zero, non-NaN values of an FP8 format (read only)."""
+    lut: dict[float, int] = {}
+    for c, x in enumerate(decode_table(code).tolist()):
+        if x != 0 and not math.isnan(x):
+            lut.setdefault(x, c)
+    return lut
+
+
+@functools.lru_cache(maxsize=None)
+def _class_params(dist: str, code: int, which: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """``_dist_params`` with the class weights normalised (``_weights``), once per distribution, format and
+    matrix (the array is read only)."""
+    weights, erange = _dist_params(dist, code, which)
+    p = _weights(weights)
+    p.setflags(write=False)
+    return p, erange
+
+
 def _weights(d: dict[str, float]) -> np.ndarray:
     w = np.array([float(d.get(c, 0.0)) for c in FP_CLASSES])
     return w / w.sum()
+
+
+def _choice(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
+    """``rng.choice(len(p), size=size, p=p)``: the same indices from the same draws (numpy's algorithm:
+    ``size`` uniform doubles against the normalised cumulative weights), without its checks of ``p``
+    (ours are valid by construction): a third of its time for a small matrix.
+    tests/unit/test_fpdata_fast.py holds it equal to ``rng.choice``."""
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(size), side="right")
 
 
 def _emax_unb(code):
@@ -170,10 +209,10 @@ def generate(dist, code, m, n, k, seed, class_weights, reads_y):
                 out[which] = None
                 continue
             rng = np_rng(seed, f"job.data.{which}")
-            weights, erange = _dist_params(dist, gcode, which)
+            p, erange = _class_params(dist, gcode, which)
             if class_weights is not None:
-                weights = class_weights
-            cls = rng.choice(len(FP_CLASSES), size=shape[0] * shape[1], p=_weights(weights))
+                p = _weights(class_weights)
+            cls = _choice(rng, p, shape[0] * shape[1])
             out[which] = _draw_classes(rng, cls, gcode, erange).reshape(shape).astype(dt)
         return out["x"], out["w"], out["y"]
     if dist == "small_ints":

@@ -35,12 +35,13 @@ class EventMonitor(Component):
 
     async def run_phase(self):
         d = self.dut
+        evt, rst, cycle_o = d.evt_o, d.rst_ni, d.cycle_o
         while True:
-            await ValueChange(d.evt_o)
-            mask = int(d.evt_o.value)
-            if not mask or not int(d.rst_ni.value):
+            await ValueChange(evt)
+            mask = int(evt.value)
+            if not mask or not int(rst.value):
                 continue
-            cycle = int(d.cycle_o.value)
+            cycle = int(cycle_o.value)
             if self._before_publish is not None:
                 self._before_publish()
             for b in range(mask.bit_length()):

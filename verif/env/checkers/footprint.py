@@ -12,10 +12,9 @@ are judged against its own footprint.
 
 from __future__ import annotations
 
-
-
-from redmule_verif.env.component import Component
+from redmule_verif.env.agents.tcdm.batch import batch_analysis_imp
 from redmule_verif.env.analysis import analysis_imp
+from redmule_verif.env.component import Component
 
 ABORT_GRACE = 16  # cycles an aborted job may still finish a request in flight
 
@@ -23,7 +22,7 @@ ABORT_GRACE = 16  # cycles an aborted job may still finish a request in flight
 class FootprintChecker(Component):
     def build_phase(self):
         self.cfg = self.cdb_get("env_cfg")
-        self.access_export = analysis_imp("access_export", self, self.write_access)
+        self.access_export = batch_analysis_imp("access_export", self, self.write_access, self.write_accesses)
         self.job_export = analysis_imp("job_export", self, self.write_job)
         self.evt_export = analysis_imp("evt_export", self, lambda pulse: None)  # records carry event cycles
         self.width = self.cfg.eng.dw // 8
@@ -68,41 +67,74 @@ class FootprintChecker(Component):
         return False
 
     def write_access(self, acc):
-        rec = self._owner(acc.cycle)
-        if rec is None:
-            if not acc.load and self._late_store(acc):
-                return
-            self._violate("ACCESS_NO_JOB", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
-                                           f"{acc.cycle} while no job was running", cycle=acc.cycle)
+        self.write_accesses((acc,))
+
+    def write_accesses(self, accs):
+        """Judge accesses in turn, as :meth:`write_access` of each (a batch of the TCDM monitor: the accesses
+        of one poll). Nothing that decides an owner changes within a batch, so the jobs that may own one of
+        its cycles are found once, with what each may read."""
+        if not accs:
             return
-        rec.accesses += 1
-        if rec.zero_job:
-            self._violate("ZERO_JOB_TRAFFIC", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
-                                              f"{acc.cycle} by a zero job: {rec.describe()} must make no request",
-                          job=rec.index, cycle=acc.cycle)
-            return
-        if acc.load:
-            lo, hi = acc.addr, acc.addr + self.width
-            if not any(s < hi and lo < e for s, e in rec.reads() if e > s):
-                self._violate("LOAD_OUTSIDE_FOOTPRINT",
-                              f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
-                              f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}",
-                              job=rec.index, cycle=acc.cycle, **self._nearest(rec, lo, hi))
-        else:
-            z0, z1 = rec.z_range
-            outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
-            if outside and self._late_store(acc, outside):
-                return
-            if outside:
-                self._violate("STORE_OUTSIDE_Z",
-                              f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
-                              f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
-                              f"(access {acc.addr:#x} be={acc.be:#x})", job=rec.index, cycle=acc.cycle,
-                              side="before" if outside[0] < z0 else "after",
-                              dist="adjacent" if min(abs(a - z0) if a < z0 else a - z1 + 1 for a in outside)
-                              <= self.width else "far")
+        cycles = [a.cycle for a in accs]
+        first, last = min(cycles), max(cycles)
+        candidates = []  # (from, to, record, its non-empty read ranges) in trigger order, like _owner
+        for rec in self.records:
+            lo, hi = rec.trigger_cycle - 1, self._end(rec)
+            if lo <= last and first <= hi:
+                candidates.append((lo, hi, rec, [(s, e) for s, e in rec.reads() if e > s]))
+        width = self.width
+        for acc in accs:
+            cycle = acc.cycle
+            for lo, hi, rec, reads in candidates:
+                if lo <= cycle <= hi:
+                    break
             else:
-                rec.last_store_cycle = acc.cycle
+                if not acc.load and self._late_store(acc):
+                    continue
+                self._violate("ACCESS_NO_JOB", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in cycle "
+                                               f"{cycle} while no job was running", cycle=cycle)
+                continue
+            rec.accesses += 1
+            if rec.zero_job:
+                self._violate("ZERO_JOB_TRAFFIC", f"TCDM {'load' if acc.load else 'store'} at {acc.addr:#x} in "
+                                                  f"cycle {cycle} by a zero job: {rec.describe()} must make no "
+                                                  f"request", job=rec.index, cycle=cycle)
+                continue
+            if acc.load:
+                lo, hi = acc.addr, acc.addr + width
+                for s, e in reads:
+                    if s < hi and lo < e:
+                        break
+                else:
+                    self._stray_load(rec, acc, lo, hi)
+            else:
+                z0, z1 = rec.z_range
+                if acc.within(z0, z1):  # every byte in Z (the usual case)
+                    rec.last_store_cycle = cycle
+                else:
+                    self._stray_store(rec, acc, z0, z1)
+
+    def _stray_load(self, rec, acc, lo, hi):
+        self._violate("LOAD_OUTSIDE_FOOTPRINT",
+                      f"LOAD OUTSIDE FOOTPRINT: {rec.describe()} loaded [{lo:#x}, {hi:#x}) in cycle "
+                      f"{acc.cycle}, which holds no byte of X, W{'' if rec.job.op == 'MATMUL' else ' or Y'}",
+                      job=rec.index, cycle=acc.cycle, **self._nearest(rec, lo, hi))
+
+    def _stray_store(self, rec, acc, z0, z1):
+        """A store of ``rec`` with bytes outside its Z ``[z0, z1)``."""
+        outside = [a for a, _ in acc.store_bytes() if not z0 <= a < z1]
+        if outside and self._late_store(acc, outside):
+            return
+        if outside:
+            self._violate("STORE_OUTSIDE_Z",
+                          f"STORE OUTSIDE Z: {rec.describe()} stored {len(outside)} byte(s) outside Z "
+                          f"[{z0:#x}, {z1:#x}) in cycle {acc.cycle}, first at {outside[0]:#x} "
+                          f"(access {acc.addr:#x} be={acc.be:#x})", job=rec.index, cycle=acc.cycle,
+                          side="before" if outside[0] < z0 else "after",
+                          dist="adjacent" if min(abs(a - z0) if a < z0 else a - z1 + 1 for a in outside)
+                          <= self.width else "far")
+        else:
+            rec.last_store_cycle = acc.cycle
 
     def _nearest(self, rec, lo, hi) -> dict:
         """Which matrix a stray load is nearest to, on which side, and whether it is adjacent (triage)."""

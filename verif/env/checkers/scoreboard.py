@@ -132,12 +132,13 @@ class Scoreboard(Component):
         dtype = np.uint16 if job.fmt == "FP16" else np.uint8
         actual = self.memory.read(z0, z1 - z0).view(dtype).reshape(job.m, job.k)
         expected = rec.expected
-        bad = np.argwhere(actual != expected)
+        differ = actual != expected
         self.checked += 1
-        if len(bad) == 0:
+        if not differ.any():
             self.results[rec.index] = "pass"
             self.result_ap.write((rec, True))
             return True
+        bad = np.argwhere(differ)
         self.mismatches += 1
         self.results[rec.index] = "fail"
         lines = [f"Z MISMATCH in {rec.describe()} (seed {self.cfg.seed}): {len(bad)} of {actual.size} "

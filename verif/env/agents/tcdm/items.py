@@ -25,6 +25,25 @@ class TcdmAccess:
             be >>= 1
             i += 1
 
+    def within(self, lo: int, hi: int) -> bool:
+        """True when every byte this store writes lies in [lo, hi) (a store with no byte enabled: True)."""
+        be = self.be
+        if not be:
+            return True
+        return lo <= self.addr + (be & -be).bit_length() - 1 and self.addr + be.bit_length() <= hi
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def new_access(cycle: int, load: bool, addr: int, be: int = 0, data: int = 0) -> TcdmAccess:
+    """``TcdmAccess(cycle, load, addr, be, data)``, made without the frozen dataclass's per-field
+    ``__setattr__`` (the trace monitor makes one for every access): an equal, equally frozen object."""
+    acc = _new(TcdmAccess)
+    _set(acc, "__dict__", {"cycle": cycle, "load": load, "addr": addr, "be": be, "data": data})
+    return acc
+
 
 @dataclasses.dataclass(frozen=True)
 class EventPulse:

@@ -15,6 +15,7 @@ from cocotb.simtime import get_sim_time
 
 #: word handles per memory array of the simulator, for the life of the process: a batch worker builds a
 #: new environment for every run on the same simulator, and fetching a word's handle costs ~12 us
+#: (a list by word index, None until first used)
 _WORD_HANDLES: dict[int, tuple] = {}
 
 
@@ -35,11 +36,11 @@ class TcdmMemory:
         # word handles of the simulator's own interface (cocotb 2.1, pinned): the public
         # handle API costs ~35 us a word in handle creation and logging, this ~10 us
         self._raw_array = getattr(self.handle, "_handle", None)
+        n = len(self.handle)
         key = id(self._raw_array)
         if key not in _WORD_HANDLES or _WORD_HANDLES[key][0] is not self._raw_array:
-            _WORD_HANDLES[key] = (self._raw_array, {})  # the array is kept: its id is never reused
+            _WORD_HANDLES[key] = (self._raw_array, [None] * n)  # the array is kept: its id is never reused
         self._raw = _WORD_HANDLES[key][1]
-        n = len(self.handle)
         if n * 4 != size:
             raise MemoryRangeError(f"the harness memory has {n * 4} bytes but the environment expects {size}: "
                                    f"build and configure with the same MEM_WORDS")
@@ -54,14 +55,24 @@ class TcdmMemory:
         """Backdoor write of raw bytes (a numpy array is written in its native little-endian bytes)."""
         buf = np.ascontiguousarray(data).view(np.uint8).reshape(-1) if isinstance(data, np.ndarray) \
             else np.frombuffer(bytes(data), dtype=np.uint8)
-        self._check(addr, len(buf), "backdoor write")
-        if len(buf) == 0:
+        n = len(buf)
+        self._check(addr, n, "backdoor write")
+        if n == 0:
             return
         off = addr - self.base
-        w0, w1 = off // 4, (off + len(buf) + 3) // 4
-        words = self._read_words(w0, w1) if (off % 4 or (off + len(buf)) % 4) else np.zeros(w1 - w0, np.uint32)
-        as_bytes = words.view(np.uint8)
-        as_bytes[off - 4 * w0: off - 4 * w0 + len(buf)] = buf
+        w0, w1 = off // 4, (off + n + 3) // 4
+        head, tail = off % 4, (off + n) % 4
+        words = np.zeros(w1 - w0, np.uint32)
+        # only a first or last word the bytes cover in part keeps bytes of its own: read those alone
+        if head or tail:
+            if w1 - w0 == 1:
+                words[0] = self._read_words(w0, w1)[0]
+            else:
+                if head:
+                    words[0] = self._read_words(w0, w0 + 1)[0]
+                if tail:
+                    words[-1] = self._read_words(w1 - 1, w1)[0]
+        words.view(np.uint8)[head: head + n] = buf
         self._write_words(w0, words)
 
     def read(self, addr: int, nbytes: int) -> np.ndarray:
@@ -89,27 +100,38 @@ class TcdmMemory:
             self._pending, self._pending_time = {}, now
         return self._pending
 
-    def _word(self, i: int):
-        h = self._raw.get(i)
-        if h is None:
-            h = self._raw[i] = self._raw_array.get_handle_by_index(i)
-        return h
+    def _handles(self, w0: int, w1: int) -> list:
+        """The simulator's handles of words w0 .. w1-1 (fetched once per process, on first use)."""
+        hs = self._raw[w0:w1]
+        if None in hs:
+            get = self._raw_array.get_handle_by_index
+            for j, h in enumerate(hs):
+                if h is None:
+                    hs[j] = self._raw[w0 + j] = get(w0 + j)
+        return hs
 
     def _read_words(self, w0: int, w1: int) -> np.ndarray:
         pending = self._pending_now()
         if self._raw_array is None:
             h = self.handle
-            vals = (pending[i] if i in pending else int(h[i].value) for i in range(w0, w1))
-        else:  # the simulator interface returns the 32-bit word signed
-            vals = (pending[i] if i in pending else self._word(i).get_signal_val_long() & 0xFFFFFFFF
-                    for i in range(w0, w1))
-        return np.fromiter(vals, dtype=np.uint32, count=w1 - w0)
+            return np.array([pending[i] if i in pending else int(h[i].value) for i in range(w0, w1)], np.uint32)
+        # the simulator interface returns the 32-bit word signed: int64 -> uint32 keeps its 32 bits
+        hs = self._handles(w0, w1)
+        if pending:
+            vals = [pending[i] if i in pending else h.get_signal_val_long() for i, h in zip(range(w0, w1), hs)]
+        else:
+            vals = [h.get_signal_val_long() for h in hs]
+        return np.array(vals, np.int64).astype(np.uint32)
 
     def _write_words(self, w0: int, words: np.ndarray) -> None:
         pending = self._pending_now()
-        for i, v in enumerate(words.tolist(), w0):
-            if self._raw_array is None:
-                self.handle[i].value = v
-            else:
-                self._word(i).set_signal_val_int(0, v)  # 0: deposit, like `.value =`
-            pending[i] = v
+        vals = words.tolist()
+        w1 = w0 + len(vals)
+        if self._raw_array is None:
+            h = self.handle
+            for i, v in zip(range(w0, w1), vals):
+                h[i].value = v
+        else:
+            for h, v in zip(self._handles(w0, w1), vals):
+                h.set_signal_val_int(0, v)  # 0: deposit, like `.value =`
+        pending.update(zip(range(w0, w1), vals))

@@ -5,8 +5,11 @@ broken (the per-cycle work stays in SystemVerilog); this monitor reads the new
 lines at transaction points (an event, the end of a job, the end of the test)
 and publishes them, in cycle order, on two analysis ports: ``ap``
 (:class:`TcdmAccess`) and ``violation_ap`` (:class:`ProtocolViolation`).
-Event pulses in the trace are for people reading it; the EventMonitor
-publishes them from the pins.
+``ap`` is a :class:`~redmule_verif.env.agents.tcdm.batch.BatchAnalysisPort`:
+the accesses of a poll between two violations go as one batch to the
+subscribers that take batches (the footprint checker), one by one to the
+others. Event pulses in the trace are for people reading it; the
+EventMonitor publishes them from the pins.
 
 The harness also counts every granted load and store and every violation,
 trace or no trace. :meth:`cross_check` (at every quiet point and at the end of
@@ -23,17 +26,22 @@ file without reading it again (the value of hashing the file at that point).
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 
 from pyuvm import uvm_analysis_port
 
-from redmule_verif.env.agents.tcdm.items import ProtocolViolation, TcdmAccess
+from redmule_verif.env.agents.tcdm.batch import BatchAnalysisPort
+from redmule_verif.env.agents.tcdm.items import ProtocolViolation, TcdmAccess, new_access
 from redmule_verif.env.component import Component
+
+_gt = operator.gt
+_cycle = operator.attrgetter("cycle")
 
 
 class TcdmMonitor(Component):
     def build_phase(self):
-        self.ap = uvm_analysis_port("ap", self)
+        self.ap = BatchAnalysisPort("ap", self)  # the accesses of a poll: one batch to who takes it
         self.violation_ap = uvm_analysis_port("violation_ap", self)
         self.dut = self.cdb_get("dut")
         self.path = self.cdb_get("tcdm_cfg").trace_path
@@ -51,25 +59,59 @@ class TcdmMonitor(Component):
         chunk = self._read()
         if not chunk:
             return 0
-        text = self._partial + chunk.decode()
-        lines = text.split("\n")
-        self._partial = lines.pop()  # an incomplete last line waits for the next poll
-        items = []
-        for line in lines:
-            items.extend(self._parse(line))
-        items.sort(key=lambda it: it.cycle)
+        text, newline, self._partial = (self._partial + chunk.decode()).rpartition("\n")
+        if not newline:
+            return 0  # an incomplete last line waits for the next poll
+        items, violations = self._parse_lines(text)
+        cycles = [it.cycle for it in items]
+        if any(map(_gt, cycles, cycles[1:])):  # the harness writes in cycle order; sorted (stably) if not
+            items.sort(key=_cycle)
+        if not violations:
+            if items:
+                self._publish(items)
+            return len(items)
+        run = []  # accesses between violations, published as one batch
         for it in items:
             if isinstance(it, TcdmAccess):
-                self.last_access = it
-                if it.load:
-                    self.n_loads += 1
-                else:
-                    self.n_stores += 1
-                self.ap.write(it)
-            elif isinstance(it, ProtocolViolation):
+                run.append(it)
+            else:
+                if run:
+                    self._publish(run)
+                    run = []
                 self.n_violations += 1
                 self.violation_ap.write(it)
+        if run:
+            self._publish(run)
         return len(items)
+
+    def _publish(self, accesses) -> None:
+        """Count and publish accesses (in cycle order) on ``ap``, as one batch."""
+        loads = sum(1 for a in accesses if a.load)
+        self.n_loads += loads
+        self.n_stores += len(accesses) - loads
+        self.last_access = accesses[-1]
+        self.ap.write_batch(accesses)
+
+    @staticmethod
+    def _parse_lines(text) -> tuple[list, bool]:
+        """What :meth:`_parse` makes of each line of ``text``, in order, and whether a violation is among it."""
+        items = []
+        violations = False
+        for line in text.split("\n"):
+            parts = line.split()
+            if not parts:
+                continue
+            kind = parts[0]
+            if kind == "A":
+                cycle = int(parts[1])
+                if parts[2] == "L":
+                    items.append(new_access(cycle, True, int(parts[3], 16)))
+                else:
+                    items.append(new_access(cycle, False, int(parts[3], 16), int(parts[4], 16), int(parts[5], 16)))
+            elif kind == "X":
+                items.append(ProtocolViolation(int(parts[1]), parts[2], " ".join(parts[3:])))
+                violations = True
+        return items, violations
 
     def _read(self) -> bytes:
         """The bytes written since the last read (hashed on the way)."""
