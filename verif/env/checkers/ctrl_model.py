@@ -45,6 +45,7 @@ import dataclasses
 
 from redmule_verif.env.component import Component
 from redmule_verif.env import reg_model as R
+from redmule_verif.env.agents.tcdm.batch import batch_analysis_imp
 from redmule_verif.env.analysis import analysis_imp
 
 SLACK = 2
@@ -216,7 +217,7 @@ class CtrlModel(Component):
         self.periph_export = analysis_imp("periph_export", self, self.write_access)
         self.evt_export = analysis_imp("evt_export", self, self.write_event)
         self.job_export = analysis_imp("job_export", self, lambda rec: None)
-        self.tcdm_export = analysis_imp("tcdm_export", self, self.write_tcdm)
+        self.tcdm_export = batch_analysis_imp("tcdm_export", self, self.write_tcdm, self.write_tcdm_batch)
         self.cov = None                # RedmuleCoverage of the coverage collector (set by the env)
         self.tcdm_cycles = []          # (cycle, load) of the TCDM accesses of the RUNNING job
         self.phase_pending = []        # (cycle, op) of accesses made while a job was RUNNING
@@ -248,6 +249,9 @@ class CtrlModel(Component):
 
     def write_tcdm(self, acc):
         self.tcdm_cycles.append((acc.cycle, bool(acc.load)))
+
+    def write_tcdm_batch(self, accs):
+        self.tcdm_cycles.extend([(acc.cycle, bool(acc.load)) for acc in accs])
 
     def write_access(self, item):
         # an access takes effect in its request cycle, one before its response
