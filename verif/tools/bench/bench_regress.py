@@ -1,6 +1,8 @@
 """``make bench-regress``: what a regression user feels, one process per run against batch workers.
 
-The smoke suite (same base seed, same runs) is run twice on the same build, ``-j`` at a time: once in the
+The smoke suite (same base seed, same runs) is run on the same build, ``-j`` at a time, ``--rounds`` times
+(default 3, the two modes one after the other in alternating order; a shared machine's load changes within
+a minute, so the round with the median ratio is the one reported, with every round's ratio): once in the
 old mode (one simulator process per run, :func:`~redmule_verif.sim.runner.run_test`) and once with batch
 workers (many runs per simulator process, :class:`~redmule_verif.flow.executor.LocalLauncher`). For each
 mode it prints
@@ -194,6 +196,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="base seed (default 1, as the smoke baseline)")
     ap.add_argument("--batch-seconds", type=float, default=30.0)
     ap.add_argument("--repeat", type=int, default=3, help="bare harness and window runs (best of)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the two modes, one after the other in "
+                                                           "alternating order; the median round's ratio is reported")
     ap.add_argument("--out", default="out/bench-regress")
     ap.add_argument("--before", metavar="TREE", help="also run the suite through this checkout's own regress "
                                                       "(one process per run, its own venv TREE/.venv)")
@@ -206,11 +210,17 @@ def main(argv=None) -> int:
     bare_cps = bare["cycles_per_cpu_s"]
     print(f"bare C++ harness: {bare['cycles']} cycles, {bare_cps:,.0f} cycles/CPU-s (best of {args.repeat})",
           flush=True)
-    modes = {}
-    for name in ("single", "batched"):
-        specs = plan(suite, out / name, args.seed)
-        print(f"{name}: {len(specs)} runs ...", flush=True)
-        modes[name] = run_mode(name, sim, specs, args.jobs, args.batch_seconds)
+    rounds = []  # each: {"single": ..., "batched": ...}, the modes one after the other (order alternating)
+    for r in range(args.rounds):
+        got = {}
+        for name in (("single", "batched") if r % 2 == 0 else ("batched", "single")):
+            specs = plan(suite, out / f"{name}{r}", args.seed)
+            print(f"round {r + 1}/{args.rounds} {name}: {len(specs)} runs ...", flush=True)
+            got[name] = run_mode(name, sim, specs, args.jobs, args.batch_seconds)
+        rounds.append(got)
+    ratios = [g["batched"]["runs_per_cpu_h"] / g["single"]["runs_per_cpu_h"] for g in rounds]
+    median_round = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+    modes = rounds[median_round]  # the round with the median ratio is the one printed in full
     before = None
     if args.before:
         print(f"before: {args.before}, its own regress ...", flush=True)
@@ -222,13 +232,14 @@ def main(argv=None) -> int:
     # run with the best CPU rate)
     bare_wall = max(bare.get("cycles_per_s") or 0, win["bare_wall"].get("cycles_per_s") or 0)
     same = diff = 0
-    for i, a in modes["single"]["records"].items():
-        b = modes["batched"]["records"][i]
-        if all(a[k] == b[k] for k in ("status", "trace_sha256", "sim_cycles", "jobs_checked")):
+    keys = ("status", "trace_sha256", "sim_cycles", "jobs_checked")
+    for i, a in rounds[0]["single"]["records"].items():  # every run of every mode and round against the first
+        others = [g[m]["records"][i] for g in rounds for m in ("single", "batched")]
+        if all(all(a[k] == b[k] for k in keys) for b in others):
             same += 1
         else:
             diff += 1
-            print(f"  DIFFERENT: {a} vs {b}")
+            print(f"  DIFFERENT: {[{k: b[k] for k in keys} for b in others]}")
     s, b = modes["single"], modes["batched"]
     rows = [("runs / CPU-hour", "runs_per_cpu_h", "{:,.0f}"), ("jobs checked / CPU-hour", "jobs_per_cpu_h", "{:,.0f}"),
             ("simulated cycles / CPU-s", "cycles_per_cpu_s", "{:,.0f}")]
@@ -243,7 +254,10 @@ def main(argv=None) -> int:
     print(f"{'env cycles/s inside the windows':34s}{s['window_cycles_per_s'] or 0:>22,.0f}"
           f"{b['window_cycles_per_s'] or 0:>16,.0f}")
     print(f"{'share of batched CPU in the windows':34s}{'':>22s}{b['window_s'] / b['cpu_s']:>16.2f}")
-    print(f"same results run by run (status, trace hash, cycles, jobs): {same}/{same + diff}")
+    print(f"same results run by run (status, trace hash, cycles, jobs; both modes, every round): {same}/{same + diff}")
+    if len(rounds) > 1:
+        print(f"runs / CPU-hour ratio in each of the {len(rounds)} rounds: "
+              + ", ".join(f"{x:.1f}x" for x in ratios) + f" (the median round is printed above)")
     if before:
         print(f"\nbefore batch workers ({before['tree']}: its own suite and stimulus, one process per run; "
               f"{before['runs']} runs, {before['pass']} pass, wall / CPU {before['wall_s']:.1f} / {before['cpu_s']:.1f} s)")
@@ -260,8 +274,9 @@ def main(argv=None) -> int:
                   f"{w['cps_cpu']:,.0f} cycles/CPU-s = {w['cps_cpu'] / bare_cps:.3f} of bare "
                   f"(wall: {w['cps']:,.0f} cycles/s = {w['cps'] / bare_wall:.3f}); against the bare run of the "
                   f"same round: median {statistics.median(pairs):.3f} of {len(pairs)}")
-    write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "window_128": win, "same": same,
-                                            "different": diff, "before": before, "args": vars(args)})
+    write_json(out / "bench_regress.json", {"bare": bare, "modes": modes, "rounds": rounds, "ratios": ratios,
+                                            "window_128": win, "same": same, "different": diff, "before": before,
+                                            "args": vars(args)})
     print(f"results: {out / 'bench_regress.json'}")
     return 0 if diff == 0 else 1
 
