@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # a record is one started job: compared by identity, never by value
 class JobRecord:
     job: object                       # the GemmJob
     index: int                        # position in the test's job list
