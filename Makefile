@@ -43,9 +43,10 @@ bench-sim: $(STAMP)
 	$(BIN)/python -m redmule_verif.tools.bench.bench_sim
 
 ## bench-regress: the smoke suite one process per run vs batch workers: runs and jobs per CPU-hour, cycles per
-## CPU-s and their fraction of the bare harness, per-run overhead (README: Regression throughput)
+## CPU-s and their fraction of the bare harness, per-run overhead (README: Regression throughput); BEFORE=TREE
+## also runs an older checkout's own regress (one process per run) in the same invocation
 bench-regress: $(STAMP)
-	$(BIN)/python -m redmule_verif.tools.bench.bench_regress -j $(JOBS)
+	$(BIN)/python -m redmule_verif.tools.bench.bench_regress -j $(JOBS) $(if $(BEFORE),--before $(BEFORE))
 
 ## bench-slurm: Slurm's cost per array task vs local (on a private single-node Slurm, root; see README, "Running on a Slurm cluster"),
 ## the batch size keeping it under 5 %, and the nightly's wall time modelled on 1..1000 nodes
