@@ -68,7 +68,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 
-from .coverpoint import CoverageError, Coverpoint, Cross, Many, check_name, preview
+from .coverpoint import CoverageError, Coverpoint, Cross, Many, check_name, closure_of, preview
 
 __all__ = [
     "Many",
@@ -163,23 +163,17 @@ class Covergroup:
 
     def counts(self) -> tuple[int, int, int]:
         """(bins, waived, hit) over every item."""
-        total = waived = hit = 0
-        for it in self.items().values():
-            t, w, h = it.counts()
-            total, waived, hit = total + t, waived + w, hit + h
-        return total, waived, hit
+        return _sum_counts(self.items().values())
 
     def closure(self) -> float:
-        total, waived, hit = self.counts()
-        return hit / (total - waived) if total - waived else 1.0
+        return closure_of(*self.counts())
 
     def report(self) -> dict:
         items = {n: it.stats() for n, it in self.items().items()}
         total = sum(s["bins"] for s in items.values())
         waived = sum(s["waived"] for s in items.values())
         hit = sum(s["hit"] for s in items.values())
-        denom = total - waived
-        frac = hit / denom if denom else 1.0
+        frac = closure_of(total, waived, hit)
         for n, it in self.items().items():
             items[n]["holes"] = it.holes()
         return {
@@ -269,6 +263,15 @@ class Covergroup:
                 it.hits[b] = 0
             if isinstance(it, Coverpoint):
                 it.unmatched = 0
+
+
+def _sum_counts(parts) -> tuple[int, int, int]:
+    """(bins, waived, hit) summed over items or covergroups (anything with counts())."""
+    total = waived = hit = 0
+    for part in parts:
+        t, w, h = part.counts()
+        total, waived, hit = total + t, waived + w, hit + h
+    return total, waived, hit
 
 
 def _picker(indexes: list[int]):
@@ -390,8 +393,7 @@ class CoverageDB:
         total = sum(r["bins"] for r in groups.values())
         waived = sum(r["waived"] for r in groups.values())
         hit = sum(r["hit"] for r in groups.values())
-        denom = total - waived
-        frac = hit / denom if denom else 1.0
+        frac = closure_of(total, waived, hit)
         return {
             "total": {"bins": total, "waived": waived, "hit": hit, "closure": frac,
                       "percent": round(100.0 * frac, 2),
@@ -405,11 +407,7 @@ class CoverageDB:
 
     def closure(self) -> float:
         """report()["total"]["closure"], without building the report."""
-        total = waived = hit = 0
-        for g in self.groups.values():
-            t, w, h = g.counts()
-            total, waived, hit = total + t, waived + w, hit + h
-        return hit / (total - waived) if total - waived else 1.0
+        return closure_of(*_sum_counts(self.groups.values()))
 
     # -- persistence ---------------------------------------------------------
     def to_dict(self) -> dict:

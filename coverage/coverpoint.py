@@ -13,7 +13,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["CoverageError", "Many", "Coverpoint", "Cross", "check_name", "preview"]
+__all__ = ["CoverageError", "Many", "Coverpoint", "Cross", "check_name", "closure_of", "preview"]
 
 _GLOB_CHARS = set("*?[]")
 
@@ -48,6 +48,11 @@ def _check_bin_name(owner: str, name) -> str:
     if _GLOB_CHARS & set(name):
         raise CoverageError(f"bin name {name!r} of {owner} may not contain glob characters *?[]")
     return name
+
+
+def closure_of(total: int, waived: int, hit: int) -> float:
+    """Closure from counts of bins: the hit share of the bins not waived (1.0 when all are waived)."""
+    return hit / (total - waived) if total - waived else 1.0
 
 
 def _match_waivers(owner: str, bin_names: list[str], waivers: Mapping[str, str] | None) -> dict[str, str]:
@@ -115,8 +120,7 @@ class _Item:
 
     def stats(self) -> dict:
         total, waived, hit = self.counts()
-        denom = total - waived
-        frac = hit / denom if denom else 1.0
+        frac = closure_of(total, waived, hit)
         return {"kind": self.kind, "samples": self.samples, "bins": total, "waived": waived,
                 "hit": hit, "closure": frac, "percent": round(100.0 * frac, 2)}
 

@@ -107,16 +107,9 @@ def classes_present(bits, fmt) -> list[str]:
     return [c for c, n in zip(CLASSES, counts) if n]
 
 
-_MASK_LUTS: dict[tuple[str, ...], np.ndarray] = {}
-
-
 def class_mask(cls_idx: np.ndarray, *names: str) -> np.ndarray:
     """Boolean mask of elements whose class (from classify) is one of ``names``."""
-    lut = _MASK_LUTS.get(names)
-    if lut is None:
-        lut = np.zeros(len(CLASSES), dtype=bool)
-        for n in names:
-            lut[_IDX[n]] = True
-        lut.setflags(write=False)
-        _MASK_LUTS[names] = lut
+    lut = np.zeros(len(CLASSES), dtype=bool)
+    for n in names:
+        lut[_IDX[n]] = True
     return lut[cls_idx]

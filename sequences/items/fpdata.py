@@ -61,21 +61,18 @@ def class_counts(bits, fmt) -> dict[str, int]:
 
 #: per FP class (FP_CLASSES order): which drawn part its bits take (see _draw_classes)
 _DRAWN_PART = np.array([0, 0, 1, 1, 2, 2, 0, 0, 0, 0, 3, 4], np.int64)
-_FIXED_BITS: dict[int, np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _fixed_bits(code: int) -> np.ndarray:
     """Per FP class, the bits it does not draw: its sign (odd classes negative; NaNs draw theirs), the
-    exponent of zeros, subnormals, max, inf and NaNs, the mantissa of max and inf and the quiet bit."""
-    t = _FIXED_BITS.get(code)
-    if t is None:
-        e_bits, m_bits, _ = _layout(code)
-        emax, mmax, half = (1 << e_bits) - 1, (1 << m_bits) - 1, 1 << (m_bits - 1)
-        exp = [0, 0, 0, 0, 0, 0, emax - 1, emax - 1, emax, emax, emax, emax]
-        man = [0, 0, 0, 0, 0, 0, mmax, mmax, 0, 0, half, 0]
-        t = np.array([((c % 2 if c < 10 else 0) << (e_bits + m_bits)) | (exp[c] << m_bits) | man[c]
-                      for c in range(len(FP_CLASSES))], np.int64)
-        _FIXED_BITS[code] = t
+    exponent of zeros, subnormals, max, inf and NaNs, the mantissa of max and inf and the quiet bit
+    (read only)."""
+    e_bits, m_bits, _ = _layout(code)
+    emax, mmax, half = (1 << e_bits) - 1, (1 << m_bits) - 1, 1 << (m_bits - 1)
+    exp = [0, 0, 0, 0, 0, 0, emax - 1, emax - 1, emax, emax, emax, emax]
+    man = [0, 0, 0, 0, 0, 0, mmax, mmax, 0, 0, half, 0]
+    t = np.array([((c % 2 if c < 10 else 0) << (e_bits + m_bits)) | (exp[c] << m_bits) | man[c]
+                  for c in range(len(FP_CLASSES))], np.int64)
+    t.setflags(write=False)
     return t
 
 

@@ -133,13 +133,13 @@ class RedmuleEnv(Env):
         await cycles(self.dut.clk_i, 8 + 2)  # software waits 8 cycles after the response (spec section 3)
         self.dut.waive_rq4_i.value = 0
 
-    async def reset_dut(self, cycles: int = 4):
+    async def reset_dut(self, hold: int = 4):
         d = self.dut
         await RisingEdge(d.clk_i)
         d.rst_ni.value = 0
         at = int(d.cycle_o.value)
         self.ctrl.reset()
-        await ClockCycles(d.clk_i, cycles)
+        await ClockCycles(d.clk_i, hold)
         d.rst_ni.value = 1
         await ClockCycles(d.clk_i, 2)
         return at

@@ -33,7 +33,7 @@ class PeriphSequencer(PathLogged, uvm_sequencer):
 
     async def execute_item(self, item):
         """Put ``item`` on the port (through the arbiter) and return it with its response."""
-        await self.arbiter.transfer(item)
+        await self.finish_item(item)
         return item
 
 

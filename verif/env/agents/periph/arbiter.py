@@ -11,13 +11,12 @@ granted it; then it reads the response, which is on the port in that cycle
 (spec section 2: periph_r_valid_o exactly one cycle after each granted
 request). A missing or misdirected response is reported as
 a protocol error. The port is only clocked in Python while accesses are
-pending, and not during an idle gap an access waits out; an access not granted
-stays on the pins, driven once.
+pending; an access not granted stays on the pins, driven once.
 """
 
 from __future__ import annotations
 
-from cocotb.triggers import ClockCycles, Event, FallingEdge
+from cocotb.triggers import Event, FallingEdge
 
 from redmule_verif.env.component import Component
 from redmule_verif.env.pin_reader import int_reader
@@ -59,8 +58,7 @@ class PeriphArbiter(Component):
         return item
 
     async def run_phase(self):
-        clk = self.dut.clk_i
-        falling = FallingEdge(clk)
+        falling = FallingEdge(self.dut.clk_i)
         inflight = None
         gap = 0
         waiting = None  # an access driven but not granted stays on the pins (RQ-3 of the register port)
@@ -86,13 +84,8 @@ class PeriphArbiter(Component):
                 inflight = None
             if waiting is None and (gap > 0 or not self.pending):
                 self._set_req(0)
-                if not (gap > 0 and self.pending):
-                    gap = max(gap - 1, 0)
-                    continue
-                # an access waits: the port stays idle for this edge and the next gap - 1 whatever else
-                # arrives, then drives (the same as counting the gap down an edge at a time)
-                await ClockCycles(clk, gap, FallingEdge)
-                gap = 0
+                gap = max(gap - 1, 0)
+                continue
             if waiting is None:
                 waiting = self.pending[self.rng.randrange(len(self.pending))]
                 granted_before = self._n_granted()

@@ -7,8 +7,8 @@ and publishes them, in cycle order, on two analysis ports: ``ap``
 (:class:`TcdmAccess`) and ``violation_ap`` (:class:`ProtocolViolation`).
 ``ap`` is a :class:`~redmule_verif.env.agents.tcdm.batch.BatchAnalysisPort`:
 the accesses of a poll between two violations go as one batch to the
-subscribers that take batches (the footprint checker), one by one to the
-others. Event pulses in the trace are for people reading it; the
+subscribers that take batches (the footprint checker, the control model),
+one by one to the others. Event pulses in the trace are for people reading it; the
 EventMonitor publishes them from the pins.
 
 The harness also counts every granted load and store and every violation,
@@ -94,7 +94,8 @@ class TcdmMonitor(Component):
 
     @staticmethod
     def _parse_lines(text) -> tuple[list, bool]:
-        """What :meth:`_parse` makes of each line of ``text``, in order, and whether a violation is among it."""
+        """The accesses (``A`` lines) and protocol violations (``X`` lines) of ``text``, in order, and whether a
+        violation is among them; other lines (event pulses) are for people reading the trace."""
         items = []
         violations = False
         for line in text.split("\n"):
@@ -129,21 +130,6 @@ class TcdmMonitor(Component):
         last poll are hashed, not published."""
         self._read()
         return self._sha.hexdigest() if self._fh is not None else None
-
-    @staticmethod
-    def _parse(line) -> list:
-        parts = line.split()
-        if not parts:
-            return []
-        kind = parts[0]
-        if kind == "A":
-            cycle = int(parts[1])
-            if parts[2] == "L":
-                return [TcdmAccess(cycle, True, int(parts[3], 16))]
-            return [TcdmAccess(cycle, False, int(parts[3], 16), int(parts[4], 16), int(parts[5], 16))]
-        if kind == "X":
-            return [ProtocolViolation(int(parts[1]), parts[2], " ".join(parts[3:]))]
-        return []
 
     def counted(self) -> tuple[int, int, int]:
         """The harness's own counts: granted loads, granted stores, rule violations."""
